@@ -1,0 +1,38 @@
+"""The audit consumer group: records every record of every topic in the message log."""
+
+from .models import MessageRecord
+from .wire import MalformedRecord, decode, decode_headers
+
+AUDIT_GROUP = "audit"
+
+
+def record_batch(records: list) -> None:
+    """Store a batch in one statement; rows already stored (a re-read) are skipped."""
+    MessageRecord.objects.bulk_create(
+        [_message_record(r) for r in records],
+        ignore_conflicts=True,  # unique (topic, partition, offset): exactly once
+    )
+
+
+def _message_record(record) -> MessageRecord:
+    row = MessageRecord(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=(record.key or b"").decode("utf-8", "replace"),
+        headers=decode_headers(record.headers),
+    )
+    try:
+        metadata, data = decode(record.key, record.value, record.headers)
+    except MalformedRecord:
+        row.raw_value = (record.value or b"").decode("utf-8", "replace")
+        return row
+    row.message_id = metadata.message_id
+    row.type = metadata.type
+    row.source = metadata.source
+    row.kind = metadata.kind
+    row.correlation_id = metadata.correlation_id
+    row.causation_id = metadata.causation_id
+    row.time = metadata.time
+    row.payload = data
+    return row

@@ -1,0 +1,35 @@
+"""The messaging platform's settings: one namespaced dict, `settings.MESSAGING`.
+
+Every key has a default here; an unknown key is a typo and fails loudly at start-up.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULTS: dict[str, Any] = {
+    "BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+    "TOPIC_PARTITIONS": 4,
+    "TOPIC_REPLICATION_FACTOR": 1,
+    # Relay: rows per produce batch; seconds between polls when no NOTIFY arrives.
+    "RELAY_BATCH_SIZE": 500,
+    "RELAY_POLL_INTERVAL": 1.0,
+    # Consumers. Tansu and Kafka both assign partitions within ~3 s with a 6 s session
+    # timeout; the client default (10 s) makes a new group's first join take ~23 s on Tansu.
+    "CONSUMER_SESSION_TIMEOUT_MS": 6000,
+    "CONSUMER_MAX_POLL_INTERVAL_MS": 60000,
+    "CONSUMER_POLL_TIMEOUT_MS": 250,
+    "CONSUMER_MAX_RECORDS": 200,
+    # A handler that raises is tried this many times in place, then set aside.
+    "HANDLER_ATTEMPTS": 3,
+    "HANDLER_RETRY_BACKOFF_SECONDS": 0.2,
+}
+
+
+def get(key: str) -> Any:
+    configured = getattr(settings, "MESSAGING", {})
+    unknown = set(configured) - set(DEFAULTS)
+    if unknown:
+        raise ImproperlyConfigured(f"Unknown MESSAGING settings: {', '.join(sorted(unknown))}")
+    return configured.get(key, DEFAULTS[key])

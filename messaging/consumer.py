@@ -1,0 +1,78 @@
+"""The consumer loop: one consumer group polling its topics, inside a Celery worker.
+
+Offsets are committed only after every record of a batch was handled and its
+transaction committed; a crash in between redelivers records, and the inbox makes
+that harmless.
+"""
+
+import logging
+import threading
+
+from django.db import close_old_connections, connection
+from django.db.utils import InterfaceError, OperationalError
+from kafka.errors import KafkaError
+
+from . import conf
+from .handling import RawRecord, handle_record
+from .kafka import consumer as kafka_consumer
+from .registry import ConsumerGroup
+
+logger = logging.getLogger(__name__)
+
+# Lost database or broker connections heal by themselves: wait and poll again.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, KafkaError)
+
+
+class ConsumerLoop:
+    def __init__(self, group: ConsumerGroup, stop: threading.Event) -> None:
+        self.group = group
+        self.stop = stop
+        self.ready = threading.Event()  # set once the group has its partitions
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stop.is_set():
+            try:
+                self._consume()
+                return
+            except TRANSIENT_ERRORS as exc:
+                logger.warning(
+                    "%s consumer: %s; reconnecting in %.1fs", self.group.name, exc, backoff
+                )
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 10)
+            finally:
+                connection.close()
+
+    def _consume(self) -> None:
+        topics = self.group.subscribed_topics()
+        client = kafka_consumer(self.group.name, topics)
+        timeout_ms = conf.get("CONSUMER_POLL_TIMEOUT_MS")
+        logger.info("%s consumer polling %s", self.group.name, ", ".join(topics))
+        try:
+            while not self.stop.is_set():
+                batch = client.poll(timeout_ms=timeout_ms)
+                if client.assignment():
+                    self.ready.set()
+                if not batch:
+                    continue
+                close_old_connections()
+                try:
+                    self._process(batch)
+                except TRANSIENT_ERRORS:
+                    # Nothing of this batch is committed: read it again after reconnecting.
+                    for partition, records in batch.items():
+                        client.seek(partition, records[0].offset)
+                    raise
+                client.commit()
+        finally:
+            client.close(autocommit=False)
+
+    def _process(self, batch: dict) -> None:
+        for records in batch.values():
+            raw = [RawRecord.from_consumer_record(r) for r in records]
+            if self.group.process_records is not None:
+                self.group.process_records(raw)
+            else:
+                for record in raw:
+                    handle_record(self.group, record)

@@ -1,0 +1,78 @@
+"""Message contracts: the base classes every app's contract module builds on.
+
+A *command* asks its one handler to do something and may be refused; an *event*
+states a fact that already happened and may interest anyone. Each concrete message
+is a frozen, validated pydantic model declared by the app that owns it; its CloudEvents
+type is "<owning app>.<ClassName>", e.g. "shop.OrderPlaced".
+"""
+
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+MessageKind = Literal["command", "event"]
+
+_TYPES: dict[str, type["Message"]] = {}
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Declared by every contract base class (abstract = True in its own body);
+    # concrete messages only add fields and are registered by type name.
+    abstract: ClassVar[bool] = True
+    kind: ClassVar[MessageKind]
+    source: ClassVar[str]
+    topic: ClassVar[str]
+
+    order_id: UUID
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.is_concrete():
+            return
+        name = cls.type_name()
+        if name in _TYPES and _TYPES[name] is not cls:
+            raise TypeError(f"Two contracts claim the message type {name!r}")
+        _TYPES[name] = cls
+
+    @classmethod
+    def is_concrete(cls) -> bool:
+        # `abstract` is read from the class's own body: subclasses do not inherit it.
+        return not cls.__dict__.get("abstract", False)
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"{cls.source}.{cls.__name__}"
+
+    @property
+    def key(self) -> str:
+        """The aggregate id: the Kafka key, so one order's messages share a partition."""
+        return str(self.order_id)
+
+
+class Command(Message):
+    abstract = True
+    kind = "command"
+
+
+class Event(Message):
+    abstract = True
+    kind = "event"
+
+
+class UnknownMessageType(LookupError):
+    pass
+
+
+def message_class(type_name: str) -> type[Message]:
+    try:
+        return _TYPES[type_name]
+    except KeyError:
+        raise UnknownMessageType(f"No contract declares the message type {type_name!r}") from None
+
+
+def all_message_classes() -> list[type[Message]]:
+    return list(_TYPES.values())

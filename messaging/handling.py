@@ -1,0 +1,177 @@
+"""Handling one Kafka record for one consumer group: decode, deduplicate, dispatch.
+
+A handler runs in one transaction with its inbox row and the outbox rows it emits,
+so its effects and its outgoing messages commit together, or not at all, and a
+redelivered record finds its inbox row and has no second effect.
+"""
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+
+from . import conf
+from .contracts import UnknownMessageType, message_class
+from .metadata import Delivery, KafkaCoordinates
+from .models import DeadLetter, InboxEntry
+from .registry import ConsumerGroup
+from .wire import MalformedRecord, decode, decode_headers
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # a message this group does not follow
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """The parts of a kafka-python ConsumerRecord that handling needs."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+    @classmethod
+    def from_consumer_record(cls, record) -> "RawRecord":
+        return cls(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            list(record.headers or []),
+        )
+
+
+def handle_record(group: ConsumerGroup, record: RawRecord) -> Outcome:
+    coordinates = KafkaCoordinates(record.topic, record.partition, record.offset)
+    try:
+        metadata, data = decode(record.key, record.value, record.headers)
+    except MalformedRecord as exc:
+        return _set_aside(group, record, DeadLetter.Reason.MALFORMED, str(exc))
+    delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
+    try:
+        contract = message_class(metadata.type)
+    except UnknownMessageType as exc:
+        return _set_aside(group, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), delivery)
+    handlers = group.handlers_for(delivery)
+    if not handlers:
+        return Outcome.IGNORED
+    try:
+        message = contract.model_validate(data)
+    except ValidationError as exc:
+        return _set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
+
+    attempts = conf.get("HANDLER_ATTEMPTS")
+    for attempt in range(1, attempts + 1):
+        try:
+            return _handle_once(group, delivery, message, handlers)
+        # Any exception from a handler is a failed attempt: retried, then set aside,
+        # so one broken message never stops the group.
+        except Exception as exc:
+            logger.warning(
+                "%s failed to handle %s %s (attempt %d of %d): %s",
+                group.name,
+                metadata.type,
+                metadata.message_id,
+                attempt,
+                attempts,
+                exc,
+            )
+            if attempt == attempts:
+                return _set_aside(
+                    group,
+                    record,
+                    DeadLetter.Reason.HANDLER_FAILED,
+                    f"{type(exc).__name__}: {exc}",
+                    delivery,
+                    attempts=attempts,
+                    trace=traceback.format_exc(),
+                )
+            time.sleep(conf.get("HANDLER_RETRY_BACKOFF_SECONDS") * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def _handle_once(group, delivery, message, handlers) -> Outcome:
+    metadata = delivery.metadata
+    started_at = timezone.now()
+    try:
+        with transaction.atomic():
+            # Inserting first takes the row lock, so a concurrent redelivery of the same
+            # message waits here and then fails on the unique constraint.
+            entry = InboxEntry.objects.create(
+                group=group.name,
+                message_id=metadata.message_id,
+                type=metadata.type,
+                correlation_id=metadata.correlation_id,
+                started_at=started_at,
+                handled_at=started_at,
+            )
+            for handler in handlers:
+                handler(message, metadata)
+            InboxEntry.objects.filter(pk=entry.pk).update(handled_at=timezone.now())
+    except IntegrityError:
+        if not InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).exists():
+            raise
+        InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
+            duplicates=F("duplicates") + 1
+        )
+        logger.info(
+            "%s skipped %s %s: already handled", group.name, metadata.type, metadata.message_id
+        )
+        return Outcome.DUPLICATE
+    return Outcome.HANDLED
+
+
+def _set_aside(
+    group: ConsumerGroup,
+    record: RawRecord,
+    reason: DeadLetter.Reason,
+    error: str,
+    delivery: Delivery | None = None,
+    *,
+    attempts: int = 1,
+    trace: str = "",
+) -> Outcome:
+    logger.error(
+        "%s set aside %s[%d]@%d (%s): %s",
+        group.name,
+        record.topic,
+        record.partition,
+        record.offset,
+        reason.label,
+        error,
+    )
+    metadata = delivery.metadata if delivery else None
+    DeadLetter.objects.get_or_create(
+        group=group.name,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        defaults={
+            "key": (record.key or b"").decode("utf-8", "replace"),
+            "headers": decode_headers(record.headers),
+            "value": (record.value or b"").decode("utf-8", "replace"),
+            "message_id": metadata.message_id if metadata else None,
+            "type": metadata.type if metadata else "",
+            "correlation_id": metadata.correlation_id if metadata else None,
+            "reason": reason,
+            "error": error,
+            "traceback": trace,
+            "attempts": attempts,
+        },
+    )
+    return Outcome.DEAD_LETTERED

@@ -1,0 +1,18 @@
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from messaging.relay import Relay
+
+
+class Command(BaseCommand):
+    help = "Publish outbox rows to Kafka, in order, until stopped (SIGINT or SIGTERM)."
+
+    def handle(self, *args, **options) -> None:
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        relay = Relay(stop)
+        relay.run()
+        self.stdout.write(f"relay stopped after publishing {relay.published} messages")

@@ -1,0 +1,133 @@
+"""The platform's tables: the outbox, the inbox, the message log and dead letters."""
+
+from django.db import models
+
+
+class OutboxMessage(models.Model):
+    """A message waiting to be published, written in the transaction that caused it.
+
+    The relay publishes rows in id order and stamps `published_at`; a row is never
+    edited otherwise, so the outbox is also a record of what this database sent.
+    """
+
+    message_id = models.UUIDField(unique=True)
+    topic = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    type = models.CharField(max_length=200)
+    source = models.CharField(max_length=50)
+    kind = models.CharField(max_length=10)
+    correlation_id = models.UUIDField(db_index=True)
+    causation_id = models.UUIDField(null=True, blank=True)
+    time = models.DateTimeField()
+    payload = models.JSONField()
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], name="outbox_pending_idx", condition=models.Q(published_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class InboxEntry(models.Model):
+    """One message handled by one consumer group: the row that makes handling idempotent.
+
+    It is written in the handler's own transaction, so it exists exactly when the
+    handler's effects and the messages it emitted were committed.
+    """
+
+    group = models.CharField(max_length=100)
+    message_id = models.UUIDField()
+    type = models.CharField(max_length=200)
+    correlation_id = models.UUIDField(db_index=True)
+    started_at = models.DateTimeField()
+    handled_at = models.DateTimeField()
+    # Redeliveries recognised and skipped: the inbox doing its job, made visible.
+    duplicates = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "message_id"], name="inbox_once_per_group"),
+        ]
+        verbose_name_plural = "inbox entries"
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.type} {self.message_id}"
+
+
+class MessageRecord(models.Model):
+    """Every record of every topic, as the audit consumer group read it from Kafka.
+
+    Append-only; one row per (topic, partition, offset), however often it is read.
+    """
+
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    key = models.CharField(max_length=200, blank=True)
+    message_id = models.UUIDField(null=True, db_index=True)
+    type = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=50, blank=True)
+    kind = models.CharField(max_length=10, blank=True)
+    correlation_id = models.UUIDField(null=True, db_index=True)
+    causation_id = models.UUIDField(null=True)
+    time = models.DateTimeField(null=True)
+    headers = models.JSONField(default=dict)
+    payload = models.JSONField(null=True)
+    # The value as text when it is not JSON, so a bad record is still shown.
+    raw_value = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "partition", "offset"], name="message_record_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["key"]), models.Index(fields=["time"])]
+
+    def __str__(self) -> str:
+        return f"{self.type or '(unreadable)'} {self.topic}[{self.partition}]@{self.offset}"
+
+
+class DeadLetter(models.Model):
+    """A record a consumer group set aside so that it could go on with the next one."""
+
+    class Reason(models.TextChoices):
+        MALFORMED = "malformed", "not a readable CloudEvent"
+        UNKNOWN_TYPE = "unknown_type", "unknown message type"
+        INVALID = "invalid", "fails its contract"
+        HANDLER_FAILED = "handler_failed", "handler kept failing"
+
+    group = models.CharField(max_length=100)
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    key = models.TextField(blank=True)
+    headers = models.JSONField(default=dict)
+    value = models.TextField(blank=True)
+    message_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=200, blank=True)
+    correlation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    error = models.TextField()
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "topic", "partition", "offset"], name="dead_letter_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.topic}[{self.partition}]@{self.offset} ({self.reason})"

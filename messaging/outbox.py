@@ -1,0 +1,43 @@
+"""Produce through the outbox: the only way an app sends a message.
+
+`send` must run inside the transaction of the state change that caused the message;
+the relay publishes it to Kafka after that transaction commits, never before.
+"""
+
+from uuid import UUID
+
+from django.db import connection, transaction
+
+from .contracts import Message
+from .metadata import Cause, Metadata
+from .models import OutboxMessage
+
+NOTIFY_CHANNEL = "messaging_outbox"
+
+
+def send(
+    message: Message, *, caused_by: Cause | None = None, correlation_id: UUID | None = None
+) -> Metadata:
+    """Store `message` for publishing; it joins `caused_by`'s conversation or starts one."""
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "outbox.send() belongs inside the transaction of the change that caused it"
+        )
+    metadata = Metadata.for_message(message, caused_by=caused_by, correlation_id=correlation_id)
+    OutboxMessage.objects.create(
+        message_id=metadata.message_id,
+        topic=message.topic,
+        key=metadata.key,
+        type=metadata.type,
+        source=metadata.source,
+        kind=metadata.kind,
+        correlation_id=metadata.correlation_id,
+        causation_id=metadata.causation_id,
+        time=metadata.time,
+        payload=message.model_dump(mode="json"),
+    )
+    # Delivered when the transaction commits (and dropped if it rolls back): it wakes
+    # the relay at once instead of at its next poll.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    return metadata

@@ -1,0 +1,84 @@
+"""Consumer groups and their handlers: who reacts to which message.
+
+Each app registers its group once, in its AppConfig.ready(), from two dicts in its
+handlers module: exactly one handler per command it owns, a list per event it follows.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .contracts import Command, Event, Message
+from .metadata import Delivery, Metadata
+
+Handler = Callable[[Message, Metadata], None]
+# A raw processor sees every record of its topics, readable or not (the audit group).
+RecordProcessor = Callable[[list], None]
+
+
+@dataclass
+class ConsumerGroup:
+    name: str
+    handlers: dict[str, list[Handler]] = field(default_factory=dict)
+    topics: set[str] = field(default_factory=set)
+    process_records: RecordProcessor | None = None
+    # A record processor may follow every topic a contract names, known only once
+    # every app's contract module has been imported.
+    all_topics: bool = False
+
+    def subscribed_topics(self) -> list[str]:
+        if self.all_topics:
+            from .topics import contract_topics
+
+            return contract_topics()
+        return sorted(self.topics)
+
+    def handlers_for(self, delivery: Delivery) -> list[Handler]:
+        return self.handlers.get(delivery.metadata.type, [])
+
+
+_GROUPS: dict[str, ConsumerGroup] = {}
+
+
+def register(
+    name: str,
+    *,
+    commands: dict[type[Command], Handler] | None = None,
+    events: dict[type[Event], Iterable[Handler]] | None = None,
+) -> ConsumerGroup:
+    group = ConsumerGroup(name)
+    for command, handler in (commands or {}).items():
+        _add(group, command, [handler])
+    for event, handlers in (events or {}).items():
+        _add(group, event, list(handlers))
+    return _store(group)
+
+
+def register_record_processor(name: str, process: RecordProcessor) -> None:
+    """A group that sees every record of every contract topic, readable or not."""
+    _store(ConsumerGroup(name, process_records=process, all_topics=True))
+
+
+def _add(group: ConsumerGroup, message: type[Message], handlers: list[Handler]) -> None:
+    if not message.is_concrete():
+        raise TypeError(f"{message.__name__} is a contract base, not a message")
+    group.handlers.setdefault(message.type_name(), []).extend(handlers)
+    group.topics.add(message.topic)
+
+
+def _store(group: ConsumerGroup) -> ConsumerGroup:
+    if group.name in _GROUPS:
+        raise ValueError(f"Consumer group {group.name!r} is registered twice")
+    _GROUPS[group.name] = group
+    return group
+
+
+def groups() -> dict[str, ConsumerGroup]:
+    return dict(_GROUPS)
+
+
+def group(name: str) -> ConsumerGroup:
+    try:
+        return _GROUPS[name]
+    except KeyError:
+        known = ", ".join(sorted(_GROUPS)) or "none"
+        raise LookupError(f"No consumer group {name!r} (registered: {known})") from None

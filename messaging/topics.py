@@ -1,0 +1,34 @@
+"""The topics the shop needs: every topic a contract names, plus the audit's view of them."""
+
+import logging
+
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from . import conf
+from .contracts import all_message_classes
+from .kafka import admin
+
+logger = logging.getLogger(__name__)
+
+
+def contract_topics() -> list[str]:
+    return sorted({message.topic for message in all_message_classes()})
+
+
+def create_topics(partitions: int | None = None) -> list[str]:
+    """Create missing topics; existing ones are left as they are. Returns those created."""
+    partitions = partitions or conf.get("TOPIC_PARTITIONS")
+    replication = conf.get("TOPIC_REPLICATION_FACTOR")
+    client = admin()
+    try:
+        missing = [t for t in contract_topics() if t not in set(client.list_topics())]
+        for topic in missing:
+            try:
+                client.create_topics([NewTopic(topic, partitions, replication)])
+            except TopicAlreadyExistsError:
+                continue  # another process created it first: what we wanted
+            logger.info("created topic %s with %d partitions", topic, partitions)
+        return missing
+    finally:
+        client.close()

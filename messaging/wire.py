@@ -1,0 +1,95 @@
+"""The wire format: CloudEvents 1.0, Kafka protocol binding, binary content mode.
+
+Key = the aggregate id; value = the JSON data; attributes travel as `ce_*` headers,
+with three extensions: correlationid, causationid and messagekind (command | event).
+Any Kafka client can read such a record without this code base.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from .metadata import Metadata
+
+CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class MalformedRecord(ValueError):
+    """The record is not a CloudEvent of ours: bad headers, not JSON, missing attributes."""
+
+
+def encode(topic: str, metadata: Metadata, data: dict) -> Record:
+    attributes = {
+        "specversion": "1.0",
+        "id": str(metadata.message_id),
+        "source": metadata.source,
+        "type": metadata.type,
+        "time": metadata.time,
+        "datacontenttype": CONTENT_TYPE,
+        "partitionkey": metadata.key,
+        "correlationid": str(metadata.correlation_id),
+        "messagekind": metadata.kind,
+    }
+    if metadata.causation_id is not None:
+        attributes["causationid"] = str(metadata.causation_id)
+    message = ce_kafka.to_binary(CloudEvent(attributes, data), _JSON)
+    return Record(
+        topic=topic,
+        key=metadata.key.encode(),
+        value=message.value,
+        headers=list(message.headers.items()),
+    )
+
+
+def decode(
+    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+) -> tuple[Metadata, dict]:
+    try:
+        event = ce_kafka.from_binary(
+            ce_kafka.KafkaMessage(headers=dict(headers), key=key, value=value or b""), _JSON
+        )
+        attributes = event.get_attributes()
+        data = event.get_data()
+        if isinstance(data, (str, bytes)) or data is None:
+            raise MalformedRecord("the value is not JSON")
+        if not isinstance(data, dict):
+            raise MalformedRecord("the value is JSON but not an object")
+        causation = attributes.get("causationid")
+        metadata = Metadata(
+            message_id=UUID(attributes["id"]),
+            type=attributes["type"],
+            source=attributes["source"],
+            kind=attributes["messagekind"],
+            time=attributes["time"],
+            key=attributes.get("partitionkey") or "",
+            correlation_id=UUID(attributes["correlationid"]),
+            causation_id=UUID(causation) if causation else None,
+        )
+    except MalformedRecord:
+        raise
+    # The CloudEvents SDK, json and uuid each raise their own types for bad input;
+    # all of them mean the same thing here: this record cannot be understood.
+    except Exception as exc:
+        raise MalformedRecord(f"{type(exc).__name__}: {exc}") from exc
+    if metadata.kind not in ("command", "event"):
+        raise MalformedRecord(f"messagekind must be command or event, not {metadata.kind!r}")
+    return metadata, data
+
+
+def decode_headers(headers: list[tuple[str, bytes]]) -> dict[str, str]:
+    """Headers as text, for the message log; undecodable bytes are shown, not dropped."""
+    return {name: value.decode("utf-8", "replace") if value else "" for name, value in headers}
+
+
+_JSON = JSONFormat()

@@ -1,0 +1,39 @@
+"""How the notifications app reacts to the order's events."""
+
+from messaging.metadata import Metadata
+from shop.contracts import OrderCancelled, OrderConfirmed, OrderPlaced
+
+from . import messages, services
+
+
+def _ref(order_id) -> str:
+    return str(order_id)[:8].upper()
+
+
+def tell_order_received(event: OrderPlaced, metadata: Metadata) -> None:
+    customer = event.customer
+    services.recipient_record(
+        order_id=event.order_id, name=customer.name, email=customer.email, phone=customer.phone
+    )
+    wording = messages.received(customer.name, _ref(event.order_id), f"€{event.total}")
+    services.notify(order_id=event.order_id, kind="received", wording=wording, caused_by=metadata)
+
+
+def tell_order_confirmed(event: OrderConfirmed, metadata: Metadata) -> None:
+    name = services.recipient_get(order_id=event.order_id).name
+    wording = messages.confirmed(name, _ref(event.order_id))
+    services.notify(order_id=event.order_id, kind="confirmed", wording=wording, caused_by=metadata)
+
+
+def tell_order_cancelled(event: OrderCancelled, metadata: Metadata) -> None:
+    name = services.recipient_get(order_id=event.order_id).name
+    wording = messages.cancelled(name, _ref(event.order_id), event.reason)
+    services.notify(order_id=event.order_id, kind="cancelled", wording=wording, caused_by=metadata)
+
+
+COMMAND_HANDLERS: dict = {}
+EVENT_HANDLERS = {
+    OrderPlaced: [tell_order_received],
+    OrderConfirmed: [tell_order_confirmed],
+    OrderCancelled: [tell_order_cancelled],
+}

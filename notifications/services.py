@@ -1,0 +1,97 @@
+"""The notifications app's writes: deciding what to tell a customer, and telling them.
+
+Deciding happens in the handler's transaction (one Notification row per order, kind and
+channel, so a redelivered event decides nothing new); sending is a side effect that
+cannot be rolled back, so it runs after commit, in a Celery task.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from messaging import outbox
+from messaging.metadata import CauseRef, Metadata
+
+from . import messages
+from .backends import text_backend
+from .contracts import EmailSent, TextSent
+from .models import Notification, Recipient
+
+
+def recipient_record(*, order_id: uuid.UUID, name: str, email: str, phone: str) -> Recipient:
+    recipient, _ = Recipient.objects.get_or_create(
+        order_id=order_id, defaults={"name": name, "email": email, "phone": phone}
+    )
+    return recipient
+
+
+def recipient_get(*, order_id: uuid.UUID) -> Recipient:
+    return Recipient.objects.get(order_id=order_id)
+
+
+def notify(
+    *, order_id: uuid.UUID, kind: str, wording: messages.Wording, caused_by: Metadata
+) -> list[Notification]:
+    """Decide to send an email and a text; they go out once the transaction commits."""
+    recipient = recipient_get(order_id=order_id)
+    created = []
+    for channel, to, body in (
+        (Notification.Channel.EMAIL, recipient.email, wording.email),
+        (Notification.Channel.TEXT, recipient.phone, wording.text),
+    ):
+        notification, is_new = Notification.objects.get_or_create(
+            order_id=order_id,
+            kind=kind,
+            channel=channel,
+            defaults={
+                "to": to,
+                "subject": wording.subject,
+                "body": body,
+                "correlation_id": caused_by.correlation_id,
+                "caused_by": caused_by.message_id,
+            },
+        )
+        if is_new:
+            created.append(notification)
+    if created:
+        from .tasks import deliver
+
+        ids = [n.id for n in created]
+        transaction.on_commit(lambda: [deliver.delay(i) for i in ids])
+    return created
+
+
+@transaction.atomic
+def notification_deliver(*, notification_id: int) -> Notification:
+    """Send one notification unless it was sent already, and announce it."""
+    notification = Notification.objects.select_for_update().get(id=notification_id)
+    if notification.status == Notification.Status.SENT:
+        return notification
+    if notification.channel == Notification.Channel.EMAIL:
+        send_mail(
+            notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.to]
+        )
+        sent = EmailSent(
+            order_id=notification.order_id, about=notification.kind, to=notification.to
+        )
+    else:
+        text_backend().send(to=notification.to, body=notification.body)
+        sent = TextSent(order_id=notification.order_id, about=notification.kind, to=notification.to)
+    notification.status = Notification.Status.SENT
+    notification.sent_at = timezone.now()
+    notification.save(update_fields=["status", "sent_at"])
+    outbox.send(sent, caused_by=CauseRef(notification.caused_by, notification.correlation_id))
+    return notification
+
+
+def notifications_stuck(*, older_than_seconds: int = 30) -> list[int]:
+    """Pending notifications whose delivery task was lost (worker or Redis restarted)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return list(
+        Notification.objects.filter(
+            status=Notification.Status.PENDING, created_at__lt=cutoff
+        ).values_list("id", flat=True)[:500]
+    )

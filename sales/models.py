@@ -1,0 +1,36 @@
+from django.db import models
+
+
+class SaleRecord(models.Model):
+    """One order as sales saw it: enough to reverse it exactly if it is cancelled."""
+
+    order_id = models.UUIDField(unique=True)
+    day = models.DateField()
+    lines = models.JSONField()  # [{"sku", "name", "quantity", "unit_price"}]
+    cancelled = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Order {str(self.order_id)[:8]} on {self.day}"
+
+
+class DailyProductSales(models.Model):
+    """Units, revenue and cancellations of one product on one day: a projection of order facts."""
+
+    day = models.DateField()
+    sku = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    orders = models.PositiveIntegerField(default=0)
+    units = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cancelled_orders = models.PositiveIntegerField(default=0)
+    cancelled_units = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "sku"]
+        verbose_name_plural = "daily product sales"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "sku"], name="one_row_per_product_and_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.sku}: {self.units} units"

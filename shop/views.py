@@ -1,0 +1,95 @@
+"""Storefront pages: thin entrypoints that parse, call one service or selector, render."""
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from messaging.selectors import conversation_timeline
+
+from . import selectors, services
+from .contracts import Customer, RequestedLine
+from .forms import BuyForm
+from .models import Order, Product
+
+SESSION_ORDERS = "orders"  # {order id: correlation id} of the orders this browser placed
+SESSION_CUSTOMER = "customer"  # the last contact details, to prefill the next BUY
+
+
+@require_GET
+def catalog(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    category = request.GET.get("category", "")
+    return render(
+        request,
+        "shop/catalog.html",
+        {
+            "products": selectors.products_for_sale(query=query, category=category),
+            "categories": selectors.categories(),
+            "query": query,
+            "category": category,
+        },
+    )
+
+
+@require_GET
+def product(request: HttpRequest, slug: str) -> HttpResponse:
+    item = get_object_or_404(Product, slug=slug, active=True)
+    form = BuyForm(initial=request.session.get(SESSION_CUSTOMER, {}))
+    return render(request, "shop/product.html", {"product": item, "form": form})
+
+
+@require_POST
+def buy(request: HttpRequest, slug: str) -> HttpResponse:
+    item = Product.objects.filter(slug=slug).first()
+    form = BuyForm(request.POST)
+    if item is None or not item.active:
+        messages.error(request, "This product is not for sale any more.")
+        return redirect("shop:catalog")
+    if not form.is_valid():
+        return render(request, "shop/product.html", {"product": item, "form": form}, status=400)
+    placed = services.order_request(
+        customer=Customer(**form.customer_data()),
+        lines=[RequestedLine(sku=item.sku, quantity=form.cleaned_data["quantity"])],
+    )
+    orders = request.session.get(SESSION_ORDERS, {})
+    orders[str(placed.order_id)] = str(placed.correlation_id)
+    request.session[SESSION_ORDERS] = orders
+    request.session[SESSION_CUSTOMER] = form.customer_data()
+    return redirect("shop:order", order_id=placed.order_id)
+
+
+@require_GET
+def order(request: HttpRequest, order_id: UUID) -> HttpResponse:
+    return render(request, "shop/order.html", _order_context(request, order_id))
+
+
+@require_GET
+def order_timeline(request: HttpRequest, order_id: UUID) -> HttpResponse:
+    """The live part of the order page, fetched again by the page every second."""
+    return render(request, "shop/_order_live.html", _order_context(request, order_id))
+
+
+def _order_context(request: HttpRequest, order_id: UUID) -> dict:
+    placed_here = request.session.get(SESSION_ORDERS, {})
+    found = selectors.order_with_lines(order_id)
+    if str(order_id) in placed_here:
+        correlation_id = UUID(placed_here[str(order_id)])
+    elif found is not None and request.user.is_staff:
+        correlation_id = found.correlation_id
+    else:
+        raise Http404("No such order")  # someone else's orders do not exist for you
+    return {
+        "order_id": order_id,
+        "order": found,
+        "correlation_id": correlation_id,
+        "timeline": conversation_timeline(correlation_id),
+        "settled": found is not None
+        and found.status
+        in (
+            Order.Status.CANCELLED,
+            Order.Status.DISPATCHED,
+        ),
+    }
