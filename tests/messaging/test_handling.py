@@ -1,0 +1,134 @@
+"""Handling records for a consumer group, against a real PostgreSQL."""
+
+import json
+
+import pytest
+
+from messaging import registry
+from messaging.handling import Outcome, handle_record
+from messaging.models import DeadLetter, InboxEntry, OutboxMessage
+from shop.contracts import OrderPlaced
+from tests.factories import order_placed, product, raw_record, record_of
+from warehouse.models import Reservation, Stock
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def warehouse():
+    return registry.group("warehouse")
+
+
+def test_a_record_delivered_twice_has_one_effect(warehouse):
+    product("MUG-001", stock=10)
+    record = record_of(order_placed(("MUG-001", 3)))
+
+    first = handle_record(warehouse, record)
+    second = handle_record(warehouse, record)
+
+    assert (first, second) == (Outcome.HANDLED, Outcome.DUPLICATE)
+    assert Stock.objects.get(sku="MUG-001").reserved == 3
+    assert Reservation.objects.count() == 1
+    assert OutboxMessage.objects.filter(type="warehouse.StockReserved").count() == 1
+    assert InboxEntry.objects.get(group="warehouse").duplicates == 1
+
+
+def test_the_outgoing_message_continues_the_conversation(warehouse):
+    product("MUG-001")
+    record = record_of(order_placed(("MUG-001", 1)))
+
+    handle_record(warehouse, record)
+
+    headers = dict(record.headers)
+    reply = OutboxMessage.objects.get(type="warehouse.StockReserved")
+    assert str(reply.correlation_id).encode() == headers["ce_correlationid"]
+    assert str(reply.causation_id).encode() == headers["ce_id"]
+    assert reply.key == record.key.decode()
+
+
+def test_a_message_the_group_does_not_follow_is_ignored():
+    record = record_of(order_placed(("MUG-001", 1)))
+
+    assert handle_record(registry.group("shop"), record) == Outcome.IGNORED
+    assert not InboxEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "headers", "reason"),
+    [
+        (b"\xff\xfe not json", None, DeadLetter.Reason.MALFORMED),
+        (b'{"order_id": "x"}', [("ce_type", b"shop.OrderPlaced")], DeadLetter.Reason.MALFORMED),
+    ],
+)
+def test_an_unreadable_record_is_set_aside(warehouse, value, headers, reason):
+    outcome = handle_record(warehouse, raw_record(value, headers, offset=7))
+
+    assert outcome == Outcome.DEAD_LETTERED
+    letter = DeadLetter.objects.get()
+    assert (letter.group, letter.topic, letter.offset, letter.reason) == (
+        "warehouse",
+        "orders",
+        7,
+        reason,
+    )
+    assert letter.error
+
+
+def test_an_unknown_type_is_set_aside(warehouse):
+    record = record_of(order_placed(("MUG-001", 1)))
+    headers = [(k, b"shop.OrderTeleported" if k == "ce_type" else v) for k, v in record.headers]
+
+    handle_record(warehouse, raw_record(record.value, headers))
+
+    letter = DeadLetter.objects.get()
+    assert letter.reason == DeadLetter.Reason.UNKNOWN_TYPE
+    assert "shop.OrderTeleported" in letter.error
+
+
+def test_a_record_that_breaks_its_contract_is_set_aside(warehouse):
+    record = record_of(order_placed(("MUG-001", 1)))
+    data = json.loads(record.value)
+    data["lines"][0]["quantity"] = -5
+    value = json.dumps(data).encode()
+
+    assert handle_record(warehouse, raw_record(value, record.headers)) == Outcome.DEAD_LETTERED
+
+    letter = DeadLetter.objects.get()
+    assert letter.reason == DeadLetter.Reason.INVALID
+    assert "quantity" in letter.error
+    assert letter.type == OrderPlaced.type_name()
+
+
+def test_a_failing_handler_is_retried_then_set_aside_without_effects(monkeypatch, settings):
+    settings.MESSAGING = {**settings.MESSAGING, "HANDLER_RETRY_BACKOFF_SECONDS": 0}
+    calls = []
+
+    def explode(event, metadata):
+        calls.append(event.order_id)
+        raise RuntimeError("disk on fire")
+
+    group = registry.ConsumerGroup("test-failing")
+    registry._add(group, OrderPlaced, [_reserve_then(explode)])
+    product("MUG-001")
+
+    outcome = handle_record(group, record_of(order_placed(("MUG-001", 1))))
+
+    assert outcome == Outcome.DEAD_LETTERED
+    assert len(calls) == 3
+    letter = DeadLetter.objects.get()
+    assert (letter.reason, letter.attempts) == (DeadLetter.Reason.HANDLER_FAILED, 3)
+    assert "disk on fire" in letter.error and "RuntimeError" in letter.traceback
+    # Everything the handler did was rolled back with it.
+    assert Stock.objects.get(sku="MUG-001").reserved == 0
+    assert not OutboxMessage.objects.exists()
+    assert not InboxEntry.objects.exists()
+
+
+def _reserve_then(fail):
+    from warehouse.handlers import reserve_stock
+
+    def handler(event, metadata):
+        reserve_stock(event, metadata)
+        fail(event, metadata)
+
+    return handler

@@ -1,0 +1,42 @@
+import uuid
+
+import pytest
+from django.db import transaction
+
+from messaging import outbox
+from messaging.models import OutboxMessage
+from shop.contracts import OrderCancelled
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.django_db(transaction=True)  # no test-wide transaction around this one
+def test_send_refuses_to_run_outside_a_transaction():
+    with pytest.raises(transaction.TransactionManagementError, match="inside the transaction"):
+        outbox.send(OrderCancelled(order_id=uuid.uuid4(), reason="x"))
+
+
+def test_a_message_is_stored_only_if_its_transaction_commits():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.send(OrderCancelled(order_id=uuid.uuid4(), reason="x"))
+        raise RuntimeError("the state change failed")
+
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_caused_message_joins_its_cause_conversation():
+    order_id = uuid.uuid4()
+    with transaction.atomic():
+        first = outbox.send(OrderCancelled(order_id=order_id, reason="a"))
+        second = outbox.send(OrderCancelled(order_id=order_id, reason="b"), caused_by=first)
+
+    assert first.correlation_id == first.message_id  # it started the conversation
+    assert second.correlation_id == first.correlation_id
+    assert second.causation_id == first.message_id
+    row = OutboxMessage.objects.get(message_id=second.message_id)
+    assert (row.key, row.topic, row.kind, row.payload["reason"]) == (
+        str(order_id),
+        "orders",
+        "event",
+        "b",
+    )

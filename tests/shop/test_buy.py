@@ -1,0 +1,114 @@
+"""BUY: the storefront's form validates, then records one PlaceOrder in the outbox."""
+
+import pytest
+from django.urls import reverse
+
+from messaging.models import OutboxMessage
+from shop.views import SESSION_ORDERS
+from tests.factories import product
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {
+    "quantity": "2",
+    "name": "Ada",
+    "email": "ada@example.com",
+    "phone": "+44 20 7946 0000",
+    "address": "12 Analytical Row",
+}
+
+
+def buy(client, slug="mug-001", **changes):
+    return client.post(reverse("shop:buy", args=[slug]), {**GOOD, **changes})
+
+
+def test_buy_records_place_order_and_lands_on_the_order_page(client):
+    product("MUG-001")
+
+    response = buy(client)
+
+    command = OutboxMessage.objects.get()
+    assert command.type == "shop.PlaceOrder" and command.kind == "command"
+    assert command.payload["lines"] == [{"sku": "MUG-001", "quantity": 2}]
+    assert command.payload["customer"]["email"] == "ada@example.com"
+    assert response.status_code == 302
+    assert response.url == reverse("shop:order", args=[command.key])
+    assert client.session[SESSION_ORDERS] == {command.key: str(command.correlation_id)}
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert b"PlaceOrder" in page.content
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ("0", "Choose at least 1."),
+        ("-3", "Choose at least 1."),
+        ("two", "Enter the quantity as a whole number."),
+        ("21", "At most 20 per order."),
+        ("", "Choose a quantity."),
+    ],
+)
+def test_a_bad_quantity_is_explained_and_nothing_is_sent(client, quantity, message):
+    product("MUG-001")
+
+    response = buy(client, quantity=quantity)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not OutboxMessage.objects.exists()
+
+
+def test_bad_contact_details_are_explained(client):
+    product("MUG-001")
+
+    response = buy(client, email="not-an-email", phone="call me", name="")
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Enter a valid email address." in body
+    assert "Enter a phone number" in body
+    assert "This field is required." in body
+    assert not OutboxMessage.objects.exists()
+
+
+def test_an_unknown_product_cannot_be_bought(client):
+    response = buy(client, slug="no-such-thing")
+
+    assert response.status_code == 302
+    assert "not for sale" in client.get(response.url).content.decode()
+    assert not OutboxMessage.objects.exists()
+
+
+def test_an_inactive_product_cannot_be_bought_or_seen(client):
+    product("MUG-001", active=False)
+
+    assert client.get(reverse("shop:product", args=["mug-001"])).status_code == 404
+    response = buy(client)
+
+    assert response.status_code == 302
+    assert not OutboxMessage.objects.exists()
+
+
+def test_buy_needs_a_csrf_token():
+    from django.test import Client
+
+    product("MUG-001")
+    response = buy(Client(enforce_csrf_checks=True))
+
+    assert response.status_code == 403
+    assert not OutboxMessage.objects.exists()
+
+
+def test_buy_is_never_a_get(client):
+    product("MUG-001")
+    assert client.get(reverse("shop:buy", args=["mug-001"])).status_code == 405
+
+
+def test_someone_elses_order_page_does_not_exist_for_you(client):
+    product("MUG-001")
+    order_url = buy(client).url
+
+    from django.test import Client
+
+    assert Client().get(order_url).status_code == 404
