@@ -25,7 +25,7 @@ def test_a_message_is_frozen_and_refuses_unknown_fields():
 
 
 def test_an_unknown_type_is_a_lookup_error():
-    with pytest.raises(UnknownMessageType, match="shop.OrderTeleported"):
+    with pytest.raises(UnknownMessageType, match=r"shop\.OrderTeleported"):
         message_class("shop.OrderTeleported")
 
 
@@ -38,7 +38,7 @@ def test_contract_bases_are_not_messages():
 
 
 def test_two_contracts_cannot_claim_one_type():
-    with pytest.raises(TypeError, match="shop.OrderCancelled"):
+    with pytest.raises(TypeError, match=r"shop\.OrderCancelled"):
 
         class OrderCancelled(Event):
             source = "shop"

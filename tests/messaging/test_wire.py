@@ -37,7 +37,7 @@ def test_a_record_is_a_cloudevent_in_binary_mode_keyed_by_the_order():
 
 
 def test_decoding_gives_back_the_metadata_and_data():
-    first, first_meta, _ = encoded()
+    _, first_meta, _ = encoded()
     event, metadata, record = encoded(caused_by=first_meta)
 
     decoded_meta, data = decode(record.key, record.value, record.headers)
