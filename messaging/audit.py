@@ -1,7 +1,7 @@
 """The audit consumer group: records every record of every topic in the message log."""
 
 from .models import MessageRecord
-from .wire import MalformedRecord, decode, decode_headers
+from .wire import MalformedRecord, as_text, decode, decode_headers
 
 AUDIT_GROUP = "audit"
 
@@ -19,13 +19,13 @@ def _message_record(record) -> MessageRecord:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        key=(record.key or b"").decode("utf-8", "replace"),
+        key=as_text(record.key),
         headers=decode_headers(record.headers),
     )
     try:
         metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord:
-        row.raw_value = (record.value or b"").decode("utf-8", "replace")
+        row.raw_value = as_text(record.value)
         return row
     row.message_id = metadata.message_id
     row.type = metadata.type

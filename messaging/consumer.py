@@ -39,12 +39,20 @@ class ConsumerLoop:
                 logger.warning(
                     "%s consumer: %s; reconnecting in %.1fs", self.group.name, exc, backoff
                 )
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, 10)
+            # Anything else is a bug, and a consumer thread must never die quietly: say so
+            # loudly, then start again from the last committed offset.
+            except Exception:
+                logger.exception(
+                    "%s consumer crashed; restarting in %.1fs", self.group.name, backoff
+                )
             finally:
                 connection.close()
+            self.stop.wait(backoff)
+            backoff = min(backoff * 2, 10)
 
     def _consume(self) -> None:
+        # A fresh client resumes from the committed offsets, so a batch that failed
+        # half-way is read again in full; the inbox skips what was already handled.
         topics = self.group.subscribed_topics()
         client = kafka_consumer(self.group.name, topics)
         timeout_ms = conf.get("CONSUMER_POLL_TIMEOUT_MS")
@@ -57,13 +65,7 @@ class ConsumerLoop:
                 if not batch:
                     continue
                 close_old_connections()
-                try:
-                    self._process(batch)
-                except TRANSIENT_ERRORS:
-                    # Nothing of this batch is committed: read it again after reconnecting.
-                    for partition, records in batch.items():
-                        client.seek(partition, records[0].offset)
-                    raise
+                self._process(batch)
                 client.commit()
         finally:
             client.close(autocommit=False)

@@ -21,7 +21,7 @@ from .contracts import UnknownMessageType, message_class
 from .metadata import Delivery, KafkaCoordinates
 from .models import DeadLetter, InboxEntry
 from .registry import ConsumerGroup
-from .wire import MalformedRecord, decode, decode_headers
+from .wire import MalformedRecord, as_text, decode, decode_headers
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +162,9 @@ def _set_aside(
         partition=record.partition,
         offset=record.offset,
         defaults={
-            "key": (record.key or b"").decode("utf-8", "replace"),
+            "key": as_text(record.key),
             "headers": decode_headers(record.headers),
-            "value": (record.value or b"").decode("utf-8", "replace"),
+            "value": as_text(record.value),
             "message_id": metadata.message_id if metadata else None,
             "type": metadata.type if metadata else "",
             "correlation_id": metadata.correlation_id if metadata else None,

@@ -89,7 +89,14 @@ def decode(
 
 def decode_headers(headers: list[tuple[str, bytes]]) -> dict[str, str]:
     """Headers as text, for the message log; undecodable bytes are shown, not dropped."""
-    return {name: value.decode("utf-8", "replace") if value else "" for name, value in headers}
+    return {name: as_text(value) for name, value in headers}
+
+
+def as_text(raw: bytes | None) -> str:
+    """Any bytes as storable text: bad UTF-8 and NUL (refused by PostgreSQL) are escaped."""
+    if not raw:
+        return ""
+    return raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
 
 
 _JSON = JSONFormat()

@@ -1,0 +1,89 @@
+"""The running shop for end-to-end tests: a real relay and a real Celery worker.
+
+They run as subprocesses, exactly as in the demo, against the test database and the
+session's broker; tests talk to the live server over HTTP and wait with deadlines.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from messaging.registry import groups
+from messaging.topics import create_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL with the test database's name in place of the configured one."""
+    url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    return urllib.parse.urlunsplit(url._replace(path="/" + settings.DATABASES["default"]["NAME"]))
+
+
+@pytest.fixture(scope="session")
+def shop_processes(django_db_setup, tmp_path_factory):
+    create_topics(partitions=2)
+    env = os.environ | {"DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+    logs = tmp_path_factory.mktemp("processes")
+    bin_dir = Path(sys.executable).parent
+    commands = {
+        "relay": [sys.executable, "manage.py", "run_relay"],
+        "worker": [
+            str(bin_dir / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "-Q",
+            "celery,notifications",
+            "-l",
+            "info",
+            "--consumers=" + ",".join(sorted(groups())),
+            "-n",
+            "e2e@%h",
+        ],
+    }
+    processes = {
+        name: subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / f"{name}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for name, command in commands.items()
+    }
+    yield {name: logs / f"{name}.log" for name in processes}
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def wait_until(shop_processes):
+    def wait(condition: Callable[[], object], *, what: str, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.1)
+        logs = "\n".join(
+            f"--- {name} (last lines)\n" + "\n".join(path.read_text().splitlines()[-30:])
+            for name, path in shop_processes.items()
+        )
+        raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+
+    return wait
