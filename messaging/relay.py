@@ -12,7 +12,9 @@ import threading
 
 import psycopg
 from django.db import connection
+from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
+from kafka.errors import KafkaError
 
 from . import conf
 from .kafka import producer as kafka_producer
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 # Any 64-bit number unique to this purpose within the database.
 RELAY_LOCK_ID = 7_310_451_829
+TRANSIENT_ERRORS = (KafkaError, OperationalError, InterfaceError, psycopg.OperationalError)
 
 
 class Relay:
@@ -35,6 +38,19 @@ class Relay:
         self.published = 0
 
     def run(self) -> None:
+        """Publish until stopped; outages of the broker or the database are waited out."""
+        backoff = 0.5
+        while not self.stop.is_set():
+            try:
+                self._run_as_leader()
+            except TRANSIENT_ERRORS as exc:
+                logger.warning("relay: %s; retrying in %.1fs (rows stay pending)", exc, backoff)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 10)
+            finally:
+                connection.close()
+
+    def _run_as_leader(self) -> None:
         with _listening_connection() as listener:
             self._wait_for_leadership(listener)
             producer = kafka_producer()
@@ -43,7 +59,7 @@ class Relay:
                     if self.publish_batch(producer) < self.batch_size:
                         _wait_for_notify(listener, self.poll_interval)
             finally:
-                producer.close()
+                producer.close(timeout=5)
 
     def _wait_for_leadership(self, listener: psycopg.Connection) -> None:
         announced = False
