@@ -1,0 +1,55 @@
+import uuid
+
+import pytest
+
+from messaging.metadata import Metadata
+from messaging.models import OutboxMessage
+from notifications import messages
+from notifications.models import Notification, SentEmail, SentText
+from notifications.services import notification_deliver, notify, recipient_record
+from tests.factories import order_placed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order_id():
+    order_id = uuid.uuid4()
+    recipient_record(order_id=order_id, name="Ada", email="ada@example.com", phone="+44 1")
+    return order_id
+
+
+def test_one_email_and_one_text_per_order_and_kind(order_id, django_capture_on_commit_callbacks):
+    cause = Metadata.for_message(order_placed(("MUG-001", 1), order_id=order_id))
+    wording = messages.received("Ada", "ABCD", "€14.00")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = notify(order_id=order_id, kind="received", wording=wording, caused_by=cause)
+        again = notify(order_id=order_id, kind="received", wording=wording, caused_by=cause)
+
+    assert [n.channel for n in first] == ["email", "text"]
+    assert again == []
+    assert len(callbacks) == 1  # one delivery batch, queued after commit
+
+
+def test_delivery_sends_once_and_announces_it_in_the_conversation(order_id, settings):
+    # pytest-django swaps in the locmem backend; this test is about the demo's own one.
+    settings.EMAIL_BACKEND = "notifications.backends.DatabaseEmailBackend"
+    cause = Metadata.for_message(order_placed(("MUG-001", 1), order_id=order_id))
+    created = notify(
+        order_id=order_id,
+        kind="received",
+        caused_by=cause,
+        wording=messages.received("Ada", "ABCD", "€14.00"),
+    )
+
+    for notification in created * 2:  # the second round finds them sent
+        notification_deliver(notification_id=notification.id)
+
+    assert SentEmail.objects.get().subject == "We received your order ABCD"
+    assert SentText.objects.get().to == "+44 1"
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+    announced = OutboxMessage.objects.order_by("type")
+    assert [m.type for m in announced] == ["notifications.EmailSent", "notifications.TextSent"]
+    assert {m.correlation_id for m in announced} == {cause.correlation_id}
+    assert {m.causation_id for m in announced} == {cause.message_id}
