@@ -29,7 +29,6 @@ def catalog_load(*, path: Path = DEMO_CATALOG) -> int:
                 "category": category,
                 "description": item["description"],
                 "price": Decimal(item["price"]),
-                "emoji": item["emoji"],
                 "active": True,
             },
         )

@@ -1,4 +1,5 @@
 import uuid
+import zlib
 
 from django.db import models
 from django.urls import reverse
@@ -23,8 +24,6 @@ class Product(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
-    # A picture without an image file: the storefront draws the emoji on a tinted tile.
-    emoji = models.CharField(max_length=8, default="📦")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -35,6 +34,15 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("shop:product", args=[self.slug])
+
+    # A picture without image files or fonts: initials on a tile tinted by the SKU.
+    @property
+    def initials(self) -> str:
+        return "".join(word[0] for word in self.name.split()[:2]).upper()
+
+    @property
+    def hue(self) -> int:
+        return zlib.crc32(self.sku.encode()) % 360
 
 
 class Order(models.Model):
