@@ -6,9 +6,10 @@ import uuid
 import pytest
 from django.db import transaction
 from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
 
 from messaging import outbox
-from messaging.kafka import bootstrap_servers, producer
+from messaging.kafka import admin, bootstrap_servers, producer
 from messaging.models import OutboxMessage
 from messaging.relay import RELAY_LOCK_ID, Relay, _listening_connection
 from messaging.topics import create_topics
@@ -17,9 +18,16 @@ from shop.contracts import OrderCancelled
 pytestmark = pytest.mark.django_db
 
 
+TOPIC = "relay-test"  # not a contract topic: no consumer group of the e2e tests reads it
+
+
 @pytest.fixture(scope="module")
 def topics():
     create_topics(partitions=2)
+    client = admin()
+    if TOPIC not in client.list_topics():
+        client.create_topics([NewTopic(TOPIC, 2, 1)])
+    client.close()
 
 
 def read_key(key: str, count: int) -> list:
@@ -29,7 +37,7 @@ def read_key(key: str, count: int) -> list:
         auto_offset_reset="earliest",
         consumer_timeout_ms=3000,
     )
-    partitions = [TopicPartition("orders", p) for p in consumer.partitions_for_topic("orders")]
+    partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
     consumer.assign(partitions)
     consumer.seek_to_beginning()
     found = [r for r in consumer if r.key == key.encode()]
@@ -42,6 +50,7 @@ def test_rows_are_published_in_order_and_stamped(topics):
     order_id = uuid.uuid4()
     with transaction.atomic():
         sent = [outbox.send(OrderCancelled(order_id=order_id, reason=f"#{i}")) for i in range(5)]
+    OutboxMessage.objects.update(topic=TOPIC)
     kafka = producer()
 
     published = Relay().publish_batch(kafka)
