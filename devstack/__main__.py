@@ -1,0 +1,46 @@
+"""python -m devstack {demo,reset,env}: the shop on one machine, with only Python."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from devstack.demo import DATA_DIR, ROOT, print_env, reset, run_demo
+from devstack.processes import DevstackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument(
+        "--data-dir", type=Path, default=DATA_DIR, help="servers' data, logs and pid files (var/)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="start servers for the URLs not configured, set up, run every process"
+    )
+    demo.add_argument(
+        "--procfile", type=Path, default=ROOT / "Procfile", help="process types to run"
+    )
+    demo.add_argument(
+        "--skip-setup", action="store_true", help="skip migrate, create_topics and the seeding"
+    )
+    commands.add_parser("reset", help="delete the data folder (refused while a demo runs)")
+    commands.add_parser("env", help="print `export` lines for the running demo's URLs")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir.resolve()
+    try:
+        if args.command == "demo":
+            return run_demo(args.procfile, data_dir, setup=not args.skip_setup)
+        if args.command == "reset":
+            return reset(data_dir)
+        return print_env(data_dir)
+    except DevstackError as error:
+        print(f"devstack: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

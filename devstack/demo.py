@@ -1,0 +1,242 @@
+"""`python -m devstack demo`: servers, setup steps, then every Procfile process under honcho.
+
+Order of shutdown matters: on Ctrl-C honcho stops the applications (they may be finishing a
+transaction or committing offsets), and only then do the servers stop, PostgreSQL last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import TextIO
+
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Message, Printer
+
+from devstack.processes import (
+    DevstackError,
+    accepts_connections,
+    ensure_port_free,
+    exclusive,
+    is_locked,
+    record_pid,
+    stop_leftovers,
+)
+from devstack.servers import HOST, embedded_servers
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "var"
+URL_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "KAFKA_BOOTSTRAP_SERVERS")
+# Idempotent, so they run on every start: the broker's memory storage starts empty each time.
+SETUP_STEPS = (
+    ("migrate", "--noinput"),
+    ("create_topics",),
+    ("seed_catalog",),
+    ("seed_stock",),
+    ("ensure_demo_admin",),
+)
+BANNER_WAIT = 120.0
+
+
+def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -> int:
+    begun = time.monotonic()
+    processes = read_procfile(procfile)
+    port = int(os.environ.get("PORT") or 8000)
+    with embedded_servers(data_dir) as started:
+        # Checked only now: a web server left by a killed demo has just been stopped.
+        ensure_port_free(HOST, port, what="the shop's web server", hint="Run with PORT=8001.")
+        env = _demo_env(started, port)
+        env_file = _env_file(data_dir)
+        env_file.write_text(json.dumps({k: env[k] for k in (*URL_VARIABLES, "SHOP_DEMO")}))
+        try:
+            if setup:
+                run_setup(env)
+            banner = partial(_banner, env, started, data_dir, begun)
+            return run_processes(processes, env, _apps_run_dir(data_dir), banner=banner)
+        finally:
+            env_file.unlink(missing_ok=True)
+
+
+def read_procfile(path: Path) -> dict[str, str]:
+    try:
+        processes = dict(parse_procfile(path.read_text()).processes)
+    except FileNotFoundError:
+        raise DevstackError(f"No Procfile at {path}.") from None
+    if not processes:
+        raise DevstackError(f"{path} lists no processes.")
+    return processes
+
+
+def run_setup(env: Mapping[str, str]) -> None:
+    for step in SETUP_STEPS:
+        command = ["manage.py", *step]
+        print(f"==> python {shlex.join(command)}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, check=False)
+        if result.returncode != 0:
+            raise DevstackError(
+                f"`python {shlex.join(command)}` failed with exit code {result.returncode} "
+                "(its output is above); the demo cannot start without it."
+            )
+        print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def run_processes(
+    processes: Mapping[str, str],
+    env: Mapping[str, str],
+    run_dir: Path,
+    *,
+    banner: Callable[[], str],
+) -> int:
+    printer = DemoPrinter(
+        sys.stdout, commands=processes, run_dir=run_dir, banner=banner, port=int(env["PORT"])
+    )
+    manager = Manager(printer)
+    for name, command in processes.items():
+        manager.add_process(name, command, env=dict(env), cwd=str(ROOT))
+    try:
+        manager.loop()  # handles Ctrl-C and SIGTERM itself: it stops every process, then returns
+    except BaseException:
+        # Anything else (SIGHUP, a broken terminal): stop them ourselves, with deadlines.
+        stop_leftovers(run_dir)
+        raise
+    finally:
+        printer.stopping.set()
+    stop_leftovers(run_dir)  # all stopped by now: this only removes their pid files
+    return manager.returncode or 0
+
+
+def reset(data_dir: Path = DATA_DIR) -> int:
+    if not data_dir.exists():
+        print(f"{data_dir} does not exist: nothing to reset.")
+        return 0
+    with exclusive(data_dir):  # refuses while a demo runs; stops what a killed one left
+        shutil.rmtree(data_dir)
+    print(f"Removed {data_dir}.")
+    return 0
+
+
+def print_env(data_dir: Path = DATA_DIR) -> int:
+    env_file = _env_file(data_dir)
+    if not env_file.exists() or not is_locked(data_dir):
+        print(f"No demo is running from {data_dir} (start one with `make demo`).", file=sys.stderr)
+        return 1
+    for name, value in json.loads(env_file.read_text()).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+class DemoPrinter(Printer):
+    """honcho's printer, plus two things honcho leaves to its caller.
+
+    It records each process's pid (from honcho's "started" line) so that a later run can
+    stop what a killed supervisor left, and it prints the banner once the web server
+    answers. The banner thread starts on the first line written, when honcho has already
+    forked all its processes: no thread is alive while it forks.
+    """
+
+    STARTED = re.compile(r"^(?P<name>\S+) started \(pid=(?P<pid>\d+)\)$")
+
+    def __init__(
+        self,
+        output: TextIO,
+        *,
+        commands: Mapping[str, str],
+        run_dir: Path,
+        banner: Callable[[], str],
+        port: int,
+    ):
+        super().__init__(output)
+        self.commands = commands
+        self.run_dir = run_dir
+        self.banner = banner
+        self.port = port
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    def write(self, message: Message) -> None:
+        with self._lock:
+            super().write(message)
+        started = self.STARTED.match(str(message.data).strip())
+        if message.name == "system" and started and started["name"] in self.commands:
+            # The words the shell leaves alone identify the process later.
+            words = shlex.split(self.commands[started["name"]])
+            markers = [word for word in words if "$" not in word]
+            record_pid(self.run_dir, started["name"], int(started["pid"]), markers, signal.SIGTERM)
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._print_banner_when_up, daemon=True)
+            self._watcher.start()
+
+    def _print_banner_when_up(self) -> None:
+        deadline = time.monotonic() + BANNER_WAIT
+        while not self.stopping.wait(0.25):
+            if accepts_connections(HOST, self.port):
+                with self._lock:
+                    print(self.banner(), file=self.output, flush=True)
+                return
+            if time.monotonic() > deadline:
+                return
+
+
+def _env_file(data_dir: Path) -> Path:
+    return data_dir / "run" / "env.json"
+
+
+def _apps_run_dir(data_dir: Path) -> Path:
+    return data_dir / "run" / "apps"  # processes.exclusive stops these before the servers
+
+
+def _demo_env(started: Mapping[str, str], port: int) -> dict[str, str]:
+    env = {**os.environ, **started, "SHOP_DEMO": "1", "PYTHONUNBUFFERED": "1", "PORT": str(port)}
+    # The Procfile says `python` and `celery`: make them this virtualenv's, activated or not.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def _banner(
+    env: Mapping[str, str], started: Mapping[str, str], data_dir: Path, begun: float
+) -> str:
+    def origin(variable: str, embedded: str) -> str:
+        return embedded if variable in started else f"from ${variable}"
+
+    shop = f"http://{HOST}:{env['PORT']}/"
+    rows = [
+        ("Shop", shop, ""),
+        ("Admin", f"{shop}admin/", "user admin, password admin"),
+        ("PostgreSQL", env["DATABASE_URL"], origin("DATABASE_URL", "embedded")),
+        ("Redis", env["CELERY_BROKER_URL"], origin("CELERY_BROKER_URL", "embedded")),
+        ("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"], origin("KAFKA_BOOTSTRAP_SERVERS", "embedded")),
+    ]
+    width = max(len(url) for _, url, _ in rows)
+    lines = [f"  {name:<11} {url:<{width}}  {note}".rstrip() for name, url, note in rows]
+    rule = "=" * (max(len(line) for line in lines) + 2)
+    if "KAFKA_BOOTSTRAP_SERVERS" in started:
+        lines.append("  (the embedded broker keeps topics in memory: they start empty every run)")
+    return "\n".join(
+        [
+            "",
+            rule,
+            f"  The event-driven shop is up, {time.monotonic() - begun:.1f} s after the start",
+            rule,
+            *lines,
+            "",
+            f"  Server logs: {data_dir / 'log'}/   For manage.py in another shell:",
+            '    eval "$(.venv/bin/python -m devstack env)"',
+            "  Ctrl-C stops everything.",
+            rule,
+            "",
+        ]
+    )
