@@ -84,7 +84,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "shop:login"
+LOGIN_REDIRECT_URL = "shop:my-orders"
+LOGOUT_REDIRECT_URL = "shop:catalog"
 
 # Mail: the demo keeps sent mail in the notifications app's database table.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "notifications.backends.DatabaseEmailBackend")
@@ -100,15 +102,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Each app's tasks run on its own worker (see the Procfile).
 CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": "notifications"},
+    "warehouse.*": {"queue": "warehouse"},
 }
 CELERY_BEAT_SCHEDULE = {
-    "notifications-deliver-stuck": {
-        "task": "notifications.deliver_stuck",
-        "schedule": 30.0,
-    },
+    # Safety nets for delayed tasks lost with a worker or Redis restart.
+    "notifications-deliver-stuck": {"task": "notifications.deliver_stuck", "schedule": 30.0},
+    "warehouse-ship-due": {"task": "warehouse.ship_due", "schedule": 5.0},
 }
+
+# How long the warehouse packs an order before it ships: the window in which a customer's
+# cancellation still stops the parcel.
+WAREHOUSE_PACKING_SECONDS = float(os.environ.get("WAREHOUSE_PACKING_SECONDS", "10"))
 
 # Kafka and the messaging platform (see messaging/conf.py for every key and its default).
 MESSAGING = {

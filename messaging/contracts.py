@@ -7,7 +7,6 @@ type is "<owning app>.<ClassName>", e.g. "shop.OrderPlaced".
 """
 
 from typing import ClassVar, Literal
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,8 +24,8 @@ class Message(BaseModel):
     kind: ClassVar[MessageKind]
     source: ClassVar[str]
     topic: ClassVar[str]
-
-    order_id: UUID
+    # The field whose value is the Kafka key: the aggregate the message is about.
+    key_field: ClassVar[str] = "order_id"
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
@@ -49,8 +48,8 @@ class Message(BaseModel):
 
     @property
     def key(self) -> str:
-        """The aggregate id: the Kafka key, so one order's messages share a partition."""
-        return str(self.order_id)
+        """The aggregate id as the Kafka key, so one aggregate's messages share a partition."""
+        return str(getattr(self, self.key_field))
 
 
 class Command(Message):

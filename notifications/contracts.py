@@ -1,16 +1,40 @@
 """The notifications app's message contracts. Other apps may import this module only."""
 
-from typing import Literal
+from typing import Annotated
+from uuid import UUID
 
-from messaging.contracts import Event
+from pydantic import Field
 
-Channel = Literal["email", "text"]
+from messaging.contracts import Command, Event
+
+
+class NotificationsCommand(Command):
+    abstract = True
+    source = "notifications"
+    topic = "notifications.commands"
+
+    order_id: UUID
 
 
 class NotificationsEvent(Event):
     abstract = True
     source = "notifications"
     topic = "notifications.events"
+
+    order_id: UUID
+
+
+class SendEmail(NotificationsCommand):
+    """Send this email about an order (an operator's resend, or another app's request)."""
+
+    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    subject: Annotated[str, Field(min_length=1, max_length=200)]
+    body: Annotated[str, Field(min_length=1)]
+
+
+class SendText(NotificationsCommand):
+    to: Annotated[str, Field(min_length=3, max_length=20)]
+    body: Annotated[str, Field(min_length=1, max_length=480)]
 
 
 class EmailSent(NotificationsEvent):

@@ -2,8 +2,10 @@
 
 from messaging.metadata import Metadata
 from shop.contracts import OrderCancelled, OrderConfirmed, OrderPlaced
+from warehouse.contracts import OrderDispatched
 
 from . import messages, services
+from .contracts import SendEmail, SendText
 
 
 def _ref(order_id) -> str:
@@ -31,9 +33,41 @@ def tell_order_cancelled(event: OrderCancelled, metadata: Metadata) -> None:
     services.notify(order_id=event.order_id, kind="cancelled", wording=wording, caused_by=metadata)
 
 
-COMMAND_HANDLERS: dict = {}
+def tell_order_dispatched(event: OrderDispatched, metadata: Metadata) -> None:
+    name = services.recipient_get(order_id=event.order_id).name
+    wording = messages.dispatched(name, _ref(event.order_id), event.carrier, event.tracking_number)
+    services.notify(order_id=event.order_id, kind="dispatched", wording=wording, caused_by=metadata)
+
+
+def send_email(command: SendEmail, metadata: Metadata) -> None:
+    services.send_requested(
+        order_id=command.order_id,
+        channel="email",
+        to=command.to,
+        subject=command.subject,
+        body=command.body,
+        caused_by=metadata,
+    )
+
+
+def send_text(command: SendText, metadata: Metadata) -> None:
+    services.send_requested(
+        order_id=command.order_id,
+        channel="text",
+        to=command.to,
+        subject="",
+        body=command.body,
+        caused_by=metadata,
+    )
+
+
+COMMAND_HANDLERS = {
+    SendEmail: send_email,
+    SendText: send_text,
+}
 EVENT_HANDLERS = {
     OrderPlaced: [tell_order_received],
     OrderConfirmed: [tell_order_confirmed],
+    OrderDispatched: [tell_order_dispatched],
     OrderCancelled: [tell_order_cancelled],
 }

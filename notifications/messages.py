@@ -41,3 +41,14 @@ def cancelled(name: str, order_ref: str, reason: str) -> Wording:
         ),
         text=f"Shop: order {order_ref} cancelled: {reason}",
     )
+
+
+def dispatched(name: str, order_ref: str, carrier: str, tracking_number: str) -> Wording:
+    return Wording(
+        subject=f"Your order {order_ref} is on its way",
+        email=(
+            f"Hello {name},\n\norder {order_ref} has left our warehouse with {carrier}.\n"
+            f"Tracking number: {tracking_number}\n\nThe Shop"
+        ),
+        text=f"Shop: order {order_ref} dispatched with {carrier}, tracking {tracking_number}.",
+    )

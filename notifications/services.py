@@ -56,12 +56,35 @@ def notify(
         )
         if is_new:
             created.append(notification)
-    if created:
-        from .tasks import deliver
-
-        ids = [n.id for n in created]
-        transaction.on_commit(lambda: [deliver.delay(i) for i in ids])
+    _deliver_after_commit(created)
     return created
+
+
+def send_requested(
+    *, order_id: uuid.UUID, channel: str, to: str, subject: str, body: str, caused_by: Metadata
+) -> Notification:
+    """SendEmail / SendText: one delivery per command (the inbox makes the command once)."""
+    notification = Notification.objects.create(
+        order_id=order_id,
+        kind=f"requested-{str(caused_by.message_id)[:8]}",
+        channel=channel,
+        to=to,
+        subject=subject,
+        body=body,
+        correlation_id=caused_by.correlation_id,
+        caused_by=caused_by.message_id,
+    )
+    _deliver_after_commit([notification])
+    return notification
+
+
+def _deliver_after_commit(notifications: list[Notification]) -> None:
+    if not notifications:
+        return
+    from .tasks import deliver
+
+    ids = [n.id for n in notifications]
+    transaction.on_commit(lambda: [deliver.delay(i) for i in ids])
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ Other apps may import this module (and only this one) from the shop.
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,11 +46,15 @@ class ShopCommand(Command):
     source = "shop"
     topic = "shop.commands"
 
+    order_id: UUID
+
 
 class ShopEvent(Event):
     abstract = True
     source = "shop"
     topic = "orders"
+
+    order_id: UUID
 
 
 class PlaceOrder(ShopCommand):
@@ -57,6 +62,14 @@ class PlaceOrder(ShopCommand):
 
     customer: Customer
     lines: Annotated[tuple[RequestedLine, ...], Field(min_length=1, max_length=50)]
+    # The signed-in account placing it, if any: "My orders" lists it.
+    account_id: int | None = None
+
+
+class CancelOrder(ShopCommand):
+    """Sent when the customer cancels: granted until the order is dispatched, else refused."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = "Cancelled at your request"
 
 
 class OrderPlaced(ShopEvent):
@@ -73,7 +86,7 @@ class OrderRejected(ShopEvent):
 
 
 class OrderConfirmed(ShopEvent):
-    """Every line is reserved: the order will be shipped."""
+    """Every line is reserved: the shop has asked the warehouse to dispatch it."""
 
 
 class OrderCancelled(ShopEvent):

@@ -1,21 +1,33 @@
 """How the shop reacts to messages: one handler per command, a list per event."""
 
 from messaging.metadata import Metadata
-from warehouse.contracts import StockReserved, StockUnavailable
+from warehouse.contracts import (
+    DispatchCancellationRefused,
+    DispatchCancelled,
+    DispatchRejected,
+    OrderDispatched,
+    StockLevelChanged,
+    StockReserved,
+    StockUnavailable,
+)
 
 from . import services
-from .contracts import PlaceOrder
+from .contracts import CancelOrder, PlaceOrder
 
 
 def place_order(command: PlaceOrder, metadata: Metadata) -> None:
     services.order_place(command=command, caused_by=metadata)
 
 
+def cancel_order(command: CancelOrder, metadata: Metadata) -> None:
+    services.order_cancel_by_customer(command=command, caused_by=metadata)
+
+
 def confirm_order(event: StockReserved, metadata: Metadata) -> None:
     services.order_confirm(order_id=event.order_id, caused_by=metadata)
 
 
-def cancel_order_for_shortage(event: StockUnavailable, metadata: Metadata) -> None:
+def cancel_for_shortage(event: StockUnavailable, metadata: Metadata) -> None:
     short = ", ".join(
         f"{s.sku} ({s.available} left, {s.requested} wanted)" for s in event.shortages
     )
@@ -24,8 +36,40 @@ def cancel_order_for_shortage(event: StockUnavailable, metadata: Metadata) -> No
     )
 
 
-COMMAND_HANDLERS = {PlaceOrder: place_order}
+def cancel_for_rejected_dispatch(event: DispatchRejected, metadata: Metadata) -> None:
+    services.order_cancel(
+        order_id=event.order_id, reason=f"Cannot ship: {event.reason}", caused_by=metadata
+    )
+
+
+def cancel_for_stopped_dispatch(event: DispatchCancelled, metadata: Metadata) -> None:
+    services.order_cancel(order_id=event.order_id, reason=event.reason, caused_by=metadata)
+
+
+def mark_dispatched(event: OrderDispatched, metadata: Metadata) -> None:
+    services.order_mark_dispatched(
+        order_id=event.order_id, carrier=event.carrier, tracking_number=event.tracking_number
+    )
+
+
+def note_cancellation_refused(event: DispatchCancellationRefused, metadata: Metadata) -> None:
+    services.order_note_cancellation_refused(order_id=event.order_id, reason=event.reason)
+
+
+def track_availability(event: StockLevelChanged, metadata: Metadata) -> None:
+    services.availability_record(sku=event.sku, available=event.available)
+
+
+COMMAND_HANDLERS = {
+    PlaceOrder: place_order,
+    CancelOrder: cancel_order,
+}
 EVENT_HANDLERS = {
     StockReserved: [confirm_order],
-    StockUnavailable: [cancel_order_for_shortage],
+    StockUnavailable: [cancel_for_shortage],
+    DispatchRejected: [cancel_for_rejected_dispatch],
+    DispatchCancelled: [cancel_for_stopped_dispatch],
+    OrderDispatched: [mark_dispatched],
+    DispatchCancellationRefused: [note_cancellation_refused],
+    StockLevelChanged: [track_availability],
 }

@@ -1,6 +1,7 @@
 import uuid
 import zlib
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -45,12 +46,30 @@ class Product(models.Model):
         return zlib.crc32(self.sku.encode()) % 360
 
 
+class Availability(models.Model):
+    """How many units of a SKU can be sold: the shop's projection of StockLevelChanged."""
+
+    sku = models.CharField(max_length=40, unique=True)
+    available = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "availability"
+
+    def __str__(self) -> str:
+        return f"{self.sku}: {self.available}"
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         PLACED = "placed", "Placed"
         CONFIRMED = "confirmed", "Confirmed"
+        CANCELLING = "cancelling", "Cancelling"
         DISPATCHED = "dispatched", "Dispatched"
         CANCELLED = "cancelled", "Cancelled"
+
+    CANCELLABLE = (Status.PLACED, Status.CONFIRMED)
+    SETTLED = (Status.DISPATCHED, Status.CANCELLED)
 
     # Chosen by the storefront at BUY, before the order exists: the order's page and
     # every message about the order use it from the first click on.
@@ -58,6 +77,15 @@ class Order(models.Model):
     correlation_id = models.UUIDField(db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
     status_reason = models.CharField(max_length=500, blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=50, blank=True)
     customer_name = models.CharField(max_length=100)
     email = models.EmailField()
     phone = models.CharField(max_length=20)
@@ -76,6 +104,10 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("shop:order", args=[self.id])
 
+    @property
+    def cancellable(self) -> bool:
+        return self.status in self.CANCELLABLE
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
@@ -91,3 +123,25 @@ class OrderLine(models.Model):
     @property
     def subtotal(self):
         return self.unit_price * self.quantity
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key for POST /api/orders/: a retry gets the first order back."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=200)
+    order_id = models.UUIDField()
+    correlation_id = models.UUIDField()
+    # What the first request asked for, so a different request reusing the key is refused.
+    request_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "key"], name="one_order_per_idempotency_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.order_id}"

@@ -1,19 +1,24 @@
-"""The shop's writes: placing, confirming and cancelling orders.
+"""The shop's writes: the order's lifecycle, from BUY to dispatched or cancelled.
 
-Every service that changes an order records the matching message in the outbox in the
-same transaction; the message goes out only if the change commits.
+Every service that changes an order records the matching messages in the outbox in the
+same transaction, after locking the order row: one order's messages are then written,
+and published, in the order its changes happened.
 """
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import outbox
 from messaging.metadata import Metadata
+from warehouse.contracts import CancelDispatch, DispatchOrder, ReservedLine
 
 from .contracts import (
+    CancelOrder,
     Customer,
     OrderCancelled,
     OrderConfirmed,
@@ -23,8 +28,12 @@ from .contracts import (
     PlaceOrder,
     RequestedLine,
 )
-from .models import Order, Product
+from .models import Availability, IdempotencyKey, Order, Product
 from .models import OrderLine as OrderLineRow
+
+
+class OrderNotCancellable(Exception):
+    """The order is past the point where it can be cancelled (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,83 @@ class OrderRequest:
 
 
 @transaction.atomic
-def order_request(*, customer: Customer, lines: list[RequestedLine]) -> OrderRequest:
+def order_request(
+    *, customer: Customer, lines: list[RequestedLine], account_id: int | None = None
+) -> OrderRequest:
     """BUY: ask the shop, through Kafka, to place an order. Starts a conversation."""
-    command = PlaceOrder(order_id=uuid.uuid4(), customer=customer, lines=tuple(lines))
-    metadata = outbox.send(command, correlation_id=uuid.uuid4())
-    return OrderRequest(order_id=command.order_id, correlation_id=metadata.correlation_id)
+    placed = OrderRequest(order_id=uuid.uuid4(), correlation_id=uuid.uuid4())
+    _send_place_order(placed, customer=customer, lines=lines, account_id=account_id)
+    return placed
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was already used for a different request."""
+
+
+@transaction.atomic
+def order_request_once(
+    *, account_id: int, idempotency_key: str, customer: Customer, lines: list[RequestedLine]
+) -> tuple[OrderRequest, bool]:
+    """order_request at most once per (account, key): a retry gets the first request back.
+
+    Returns the request and whether it is new. The key is claimed first, in the same
+    transaction as the PlaceOrder command: a concurrent retry waits on the unique index,
+    then finds the claim and sends nothing.
+    """
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [customer.model_dump(), [ln.model_dump() for ln in lines]], sort_keys=True
+        ).encode()
+    ).hexdigest()
+    placed = OrderRequest(order_id=uuid.uuid4(), correlation_id=uuid.uuid4())
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(
+                account_id=account_id,
+                key=idempotency_key,
+                order_id=placed.order_id,
+                correlation_id=placed.correlation_id,
+                request_fingerprint=fingerprint,
+            )
+    except IntegrityError:
+        first = IdempotencyKey.objects.get(account_id=account_id, key=idempotency_key)
+        if first.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different order request."
+            ) from None
+        return OrderRequest(order_id=first.order_id, correlation_id=first.correlation_id), False
+    _send_place_order(placed, customer=customer, lines=lines, account_id=account_id)
+    return placed, True
+
+
+def _send_place_order(
+    placed: OrderRequest,
+    *,
+    customer: Customer,
+    lines: list[RequestedLine],
+    account_id: int | None,
+) -> None:
+    command = PlaceOrder(
+        order_id=placed.order_id, customer=customer, lines=tuple(lines), account_id=account_id
+    )
+    outbox.send(command, correlation_id=placed.correlation_id)
+
+
+@transaction.atomic
+def order_cancel_request(*, order: Order, reason: str = "") -> None:
+    """The customer's Cancel: refused at once when it is plainly too late, else sent."""
+    if not order.cancellable:
+        raise OrderNotCancellable(_why_not_cancellable(order))
+    command = CancelOrder(order_id=order.id, **({"reason": reason} if reason else {}))
+    outbox.send(command, correlation_id=order.correlation_id)
+
+
+def _why_not_cancellable(order: Order) -> str:
+    return {
+        Order.Status.DISPATCHED: "This order has already been dispatched.",
+        Order.Status.CANCELLED: "This order is already cancelled.",
+        Order.Status.CANCELLING: "This order is already being cancelled.",
+    }.get(order.status, f"This order cannot be cancelled while {order.get_status_display()}.")
 
 
 @transaction.atomic
@@ -68,6 +149,7 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
     order = Order.objects.create(
         id=command.order_id,
         correlation_id=caused_by.correlation_id,
+        account_id=command.account_id,
         customer_name=customer.name,
         email=customer.email,
         phone=customer.phone,
@@ -98,22 +180,85 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
     return order
 
 
+def _locked(order_id: uuid.UUID) -> Order:
+    return Order.objects.select_for_update().get(id=order_id)
+
+
+def _set_status(order: Order, status: str, reason: str = "") -> None:
+    order.status = status
+    order.status_reason = reason
+    order.save(update_fields=["status", "status_reason", "updated_at"])
+
+
 @transaction.atomic
 def order_confirm(*, order_id: uuid.UUID, caused_by: Metadata) -> Order:
-    order = Order.objects.select_for_update().get(id=order_id)
-    if order.status == Order.Status.PLACED:
-        order.status = Order.Status.CONFIRMED
-        order.save(update_fields=["status", "updated_at"])
-        outbox.send(OrderConfirmed(order_id=order.id), caused_by=caused_by)
+    """Stock is reserved: confirm the order and ask the warehouse to dispatch it."""
+    order = _locked(order_id)
+    if order.status != Order.Status.PLACED:
+        return order  # cancelled meanwhile: the warehouse releases on OrderCancelled
+    _set_status(order, Order.Status.CONFIRMED)
+    outbox.send(OrderConfirmed(order_id=order.id), caused_by=caused_by)
+    outbox.send(
+        DispatchOrder(
+            order_id=order.id,
+            recipient=order.customer_name,
+            address=order.address,
+            lines=tuple(
+                ReservedLine(sku=ln.sku, quantity=ln.quantity) for ln in order.lines.order_by("sku")
+            ),
+        ),
+        caused_by=caused_by,
+    )
     return order
 
 
 @transaction.atomic
 def order_cancel(*, order_id: uuid.UUID, reason: str, caused_by: Metadata) -> Order:
-    order = Order.objects.select_for_update().get(id=order_id)
-    if order.status in (Order.Status.PLACED, Order.Status.CONFIRMED):
-        order.status = Order.Status.CANCELLED
-        order.status_reason = reason
-        order.save(update_fields=["status", "status_reason", "updated_at"])
-        outbox.send(OrderCancelled(order_id=order.id, reason=reason), caused_by=caused_by)
+    """Cancel for `reason` and announce it; the compensating event other apps follow."""
+    order = _locked(order_id)
+    if order.status in Order.SETTLED:
+        return order
+    _set_status(order, Order.Status.CANCELLED, reason)
+    outbox.send(OrderCancelled(order_id=order.id, reason=reason), caused_by=caused_by)
     return order
+
+
+@transaction.atomic
+def order_cancel_by_customer(*, command: CancelOrder, caused_by: Metadata) -> Order:
+    """CancelOrder: at once before dispatch is requested; after, only if the warehouse agrees."""
+    order = _locked(command.order_id)
+    if order.status == Order.Status.PLACED:
+        return order_cancel(order_id=order.id, reason=command.reason, caused_by=caused_by)
+    if order.status == Order.Status.CONFIRMED:
+        # The parcel may be packing: only the warehouse knows whether it can still be stopped.
+        _set_status(order, Order.Status.CANCELLING, command.reason)
+        outbox.send(CancelDispatch(order_id=order.id, reason=command.reason), caused_by=caused_by)
+    return order
+
+
+@transaction.atomic
+def order_mark_dispatched(
+    *, order_id: uuid.UUID, carrier: str, tracking_number: str, reason: str = ""
+) -> Order:
+    order = _locked(order_id)
+    order.status = Order.Status.DISPATCHED
+    order.status_reason = reason
+    order.carrier = carrier
+    order.tracking_number = tracking_number
+    order.save(
+        update_fields=["status", "status_reason", "carrier", "tracking_number", "updated_at"]
+    )
+    return order
+
+
+@transaction.atomic
+def order_note_cancellation_refused(*, order_id: uuid.UUID, reason: str) -> Order:
+    """Too late to cancel: the parcel left; OrderDispatched has already set the status."""
+    order = _locked(order_id)
+    order.status_reason = f"Could not cancel: {reason}"
+    order.save(update_fields=["status_reason", "updated_at"])
+    return order
+
+
+def availability_record(*, sku: str, available: int) -> None:
+    Availability.objects.update_or_create(sku=sku, defaults={"available": available})

@@ -1,10 +1,11 @@
 """The warehouse's message contracts. Other apps may import this module only."""
 
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from messaging.contracts import Event
+from messaging.contracts import Command, Event
 
 
 class _Value(BaseModel):
@@ -22,25 +23,86 @@ class Shortage(_Value):
     available: Annotated[int, Field(ge=0)]
 
 
+class WarehouseCommand(Command):
+    abstract = True
+    source = "warehouse"
+    topic = "warehouse.commands"
+
+    order_id: UUID
+
+
 class WarehouseEvent(Event):
     abstract = True
     source = "warehouse"
     topic = "warehouse.events"
 
 
-class StockReserved(WarehouseEvent):
+class OrderStockEvent(WarehouseEvent):
+    abstract = True
+
+    order_id: UUID
+
+
+class DispatchOrder(WarehouseCommand):
+    """Ship the reserved lines to this address. Answered by OrderDispatched or DispatchRejected."""
+
+    recipient: Annotated[str, Field(min_length=1, max_length=100)]
+    address: Annotated[str, Field(min_length=1, max_length=500)]
+    lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1)]
+
+
+class CancelDispatch(WarehouseCommand):
+    """Do not ship after all. Answered by DispatchCancelled, or DispatchCancellationRefused
+    when the parcel has already left."""
+
+    reason: str
+
+
+class StockReserved(OrderStockEvent):
     """Every line of the order is reserved, all or nothing."""
 
     lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1)]
 
 
-class StockUnavailable(WarehouseEvent):
+class StockUnavailable(OrderStockEvent):
     """Nothing was reserved: these lines are short."""
 
     shortages: Annotated[tuple[Shortage, ...], Field(min_length=1)]
 
 
-class StockReleased(WarehouseEvent):
+class StockReleased(OrderStockEvent):
     """A reservation was given back after the order was cancelled."""
 
     lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1)]
+
+
+class OrderDispatched(OrderStockEvent):
+    carrier: str
+    tracking_number: str
+
+
+class DispatchRejected(OrderStockEvent):
+    """DispatchOrder was refused; nothing was shipped."""
+
+    reason: str
+
+
+class DispatchCancelled(OrderStockEvent):
+    """CancelDispatch was granted: the parcel will not leave."""
+
+    reason: str
+
+
+class DispatchCancellationRefused(OrderStockEvent):
+    """CancelDispatch came too late: the parcel had already left."""
+
+    reason: str
+
+
+class StockLevelChanged(WarehouseEvent):
+    """How many units of a SKU can be sold now. Keyed by SKU: the latest one is the truth."""
+
+    key_field = "sku"
+
+    sku: str
+    available: Annotated[int, Field(ge=0)]

@@ -27,18 +27,30 @@ class Stock(models.Model):
 
 
 class Reservation(models.Model):
+    """Stock held for one order, from reservation until it ships or is given back."""
+
     class Status(models.TextChoices):
         RESERVED = "reserved", "Reserved"
-        RELEASED = "released", "Released"
+        PACKING = "packing", "Packing for dispatch"
         DISPATCHED = "dispatched", "Dispatched"
+        RELEASED = "released", "Released"
 
     order_id = models.UUIDField(unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RESERVED)
+    # Set by DispatchOrder: where it goes, when packing is done, and the command to answer.
+    recipient = models.CharField(max_length=100, blank=True)
+    address = models.TextField(blank=True)
+    ship_after = models.DateTimeField(null=True, blank=True)
+    dispatch_command_id = models.UUIDField(null=True, blank=True)
+    correlation_id = models.UUIDField(null=True, blank=True)
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "ship_after"])]
 
     def __str__(self) -> str:
         return f"Reservation for order {str(self.order_id)[:8]} ({self.status})"
