@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from .models import Category, Order, Product
+from .models import Availability, Category, Order, Product
 
 
 def products_for_sale(*, query: str = "", category: str = "") -> QuerySet[Product]:
@@ -18,6 +18,15 @@ def products_for_sale(*, query: str = "", category: str = "") -> QuerySet[Produc
 
 def categories() -> QuerySet[Category]:
     return Category.objects.filter(products__active=True).distinct()
+
+
+def available(sku: str) -> int | None:
+    """Units for sale as the warehouse last announced; None before it has said anything."""
+    return Availability.objects.filter(sku=sku).values_list("available", flat=True).first()
+
+
+def availability_by_sku(skus) -> dict[str, int]:
+    return dict(Availability.objects.filter(sku__in=list(skus)).values_list("sku", "available"))
 
 
 def order_with_lines(order_id) -> Order | None:

@@ -1,6 +1,7 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import accounts, views
 
 app_name = "shop"
 
@@ -10,4 +11,9 @@ urlpatterns = [
     path("products/<slug:slug>/buy/", views.buy, name="buy"),
     path("orders/<uuid:order_id>/", views.order, name="order"),
     path("orders/<uuid:order_id>/live/", views.order_timeline, name="order-live"),
+    path("orders/<uuid:order_id>/cancel/", views.cancel, name="cancel"),
+    path("account/orders/", accounts.my_orders, name="my-orders"),
+    path("account/signup/", accounts.signup, name="signup"),
+    path("account/login/", auth_views.LoginView.as_view(), name="login"),
+    path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

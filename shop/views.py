@@ -22,11 +22,15 @@ SESSION_CUSTOMER = "customer"  # the last contact details, to prefill the next B
 def catalog(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     category = request.GET.get("category", "")
+    products = list(selectors.products_for_sale(query=query, category=category))
+    stock = selectors.availability_by_sku(p.sku for p in products)
+    for item in products:
+        item.available = stock.get(item.sku)
     return render(
         request,
         "shop/catalog.html",
         {
-            "products": selectors.products_for_sale(query=query, category=category),
+            "products": products,
             "categories": selectors.categories(),
             "query": query,
             "category": category,
@@ -37,8 +41,33 @@ def catalog(request: HttpRequest) -> HttpResponse:
 @require_GET
 def product(request: HttpRequest, slug: str) -> HttpResponse:
     item = get_object_or_404(Product, slug=slug, active=True)
-    form = BuyForm(initial=request.session.get(SESSION_CUSTOMER, {}))
-    return render(request, "shop/product.html", {"product": item, "form": form})
+    form = BuyForm(initial=_remembered_customer(request))
+    return _product_page(request, item, form)
+
+
+def _product_page(request: HttpRequest, item: Product, form: BuyForm, status: int = 200):
+    return render(
+        request,
+        "shop/product.html",
+        {
+            "product": item,
+            "form": form,
+            "available": selectors.available(item.sku),
+        },
+        status=status,
+    )
+
+
+def _remembered_customer(request: HttpRequest) -> dict:
+    remembered = request.session.get(SESSION_CUSTOMER)
+    if remembered:
+        return remembered
+    if request.user.is_authenticated:
+        return {
+            "name": request.user.get_full_name() or request.user.username,
+            "email": request.user.email,
+        }
+    return {}
 
 
 @require_POST
@@ -49,10 +78,11 @@ def buy(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "This product is not for sale any more.")
         return redirect("shop:catalog")
     if not form.is_valid():
-        return render(request, "shop/product.html", {"product": item, "form": form}, status=400)
+        return _product_page(request, item, form, status=400)
     placed = services.order_request(
         customer=Customer(**form.customer_data()),
         lines=[RequestedLine(sku=item.sku, quantity=form.cleaned_data["quantity"])],
+        account_id=request.user.id if request.user.is_authenticated else None,
     )
     orders = request.session.get(SESSION_ORDERS, {})
     orders[str(placed.order_id)] = str(placed.correlation_id)
@@ -72,12 +102,31 @@ def order_timeline(request: HttpRequest, order_id: UUID) -> HttpResponse:
     return render(request, "shop/_order_live.html", _order_context(request, order_id))
 
 
+@require_POST
+def cancel(request: HttpRequest, order_id: UUID) -> HttpResponse:
+    order = _order_context(request, order_id)["order"]
+    if order is None:
+        messages.error(request, "The shop is still placing this order; try again in a moment.")
+        return redirect("shop:order", order_id=order_id)
+    try:
+        services.order_cancel_request(order=order)
+    except services.OrderNotCancellable as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Cancellation requested: this page shows when it is done.")
+    return redirect("shop:order", order_id=order_id)
+
+
 def _order_context(request: HttpRequest, order_id: UUID) -> dict:
+    """The order and its conversation, for whoever may see it (else 404, not 403)."""
     placed_here = request.session.get(SESSION_ORDERS, {})
     found = selectors.order_with_lines(order_id)
+    owner = (
+        found is not None and request.user.is_authenticated and found.account_id == request.user.id
+    )
     if str(order_id) in placed_here:
         correlation_id = UUID(placed_here[str(order_id)])
-    elif found is not None and request.user.is_staff:
+    elif found is not None and (owner or request.user.is_staff):
         correlation_id = found.correlation_id
     else:
         raise Http404("No such order")  # someone else's orders do not exist for you
@@ -86,10 +135,5 @@ def _order_context(request: HttpRequest, order_id: UUID) -> dict:
         "order": found,
         "correlation_id": correlation_id,
         "timeline": conversation_timeline(correlation_id),
-        "settled": found is not None
-        and found.status
-        in (
-            Order.Status.CANCELLED,
-            Order.Status.DISPATCHED,
-        ),
+        "settled": found is not None and found.status in Order.SETTLED,
     }

@@ -19,6 +19,7 @@ from messaging.registry import groups
 from messaging.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
+PACKING_SECONDS = 3
 
 
 def test_database_url() -> str:
@@ -30,7 +31,12 @@ def test_database_url() -> str:
 @pytest.fixture(scope="session")
 def shop_processes(django_db_setup, tmp_path_factory):
     create_topics(partitions=2)
-    env = os.environ | {"DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+    env = os.environ | {
+        "DATABASE_URL": test_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        # Long enough for a test to cancel while the parcel is packing, short enough to wait.
+        "WAREHOUSE_PACKING_SECONDS": str(PACKING_SECONDS),
+    }
     logs = tmp_path_factory.mktemp("processes")
     bin_dir = Path(sys.executable).parent
     commands = {
@@ -43,7 +49,7 @@ def shop_processes(django_db_setup, tmp_path_factory):
             "--pool=threads",
             "--concurrency=4",
             "-Q",
-            "celery,notifications",
+            "celery,notifications,warehouse",
             "-l",
             "info",
             "--consumers=" + ",".join(sorted(groups())),

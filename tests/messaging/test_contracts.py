@@ -48,6 +48,9 @@ def test_two_contracts_cannot_claim_one_type():
 def test_every_app_registers_one_consumer_group():
     groups = registry.groups()
     assert {"shop", "warehouse", "notifications", "sales", "audit"} <= set(groups)
-    assert groups["warehouse"].subscribed_topics() == ["orders"]
+    assert groups["warehouse"].subscribed_topics() == ["orders", "warehouse.commands"]
     assert groups["shop"].subscribed_topics() == ["shop.commands", "warehouse.events"]
+    assert groups["notifications"].subscribed_topics() == [
+        "notifications.commands", "orders", "warehouse.events",
+    ]
     assert "orders" in groups["audit"].subscribed_topics()
