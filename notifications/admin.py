@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .models import Notification, Recipient, SentEmail, SentText
 
 
@@ -16,6 +17,13 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "order_id", "kind", "channel", "to", "status", "sent_at"]
     list_filter = ["status", "channel", "kind"]
     search_fields = ["order_id", "to", "correlation_id"]
+    actions = ["resend"]
+
+    @admin.action(description="Send again (SendEmail / SendText through Kafka)")
+    def resend(self, request, queryset) -> None:
+        for notification in queryset:
+            services.notification_resend(notification=notification)
+        self.message_user(request, f"Asked notifications to send {queryset.count()} again.")
 
 
 @admin.register(SentEmail)

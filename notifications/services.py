@@ -17,7 +17,7 @@ from messaging.metadata import CauseRef, Metadata
 
 from . import messages
 from .backends import text_backend
-from .contracts import EmailSent, TextSent
+from .contracts import EmailSent, SendEmail, SendText, TextSent
 from .models import Notification, Recipient
 
 
@@ -118,3 +118,20 @@ def notifications_stuck(*, older_than_seconds: int = 30) -> list[int]:
             status=Notification.Status.PENDING, created_at__lt=cutoff
         ).values_list("id", flat=True)[:500]
     )
+
+
+@transaction.atomic
+def notification_resend(*, notification: Notification) -> Metadata:
+    """Ask, through Kafka, for this email or text to be sent again (an operator's resend)."""
+    if notification.channel == Notification.Channel.EMAIL:
+        command = SendEmail(
+            order_id=notification.order_id,
+            to=notification.to,
+            subject=notification.subject,
+            body=notification.body,
+        )
+    else:
+        command = SendText(
+            order_id=notification.order_id, to=notification.to, body=notification.body
+        )
+    return outbox.send(command, correlation_id=notification.correlation_id)

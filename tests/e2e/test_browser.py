@@ -40,31 +40,77 @@ def browser():
         chromium.close()
 
 
-def test_a_shopper_buys_and_watches_the_order_confirm_without_reloading(
+def fill_and_buy(page, base_url: str, slug: str, quantity: int, address="1 Orbit Road"):
+    page.goto(f"{base_url}/products/{slug}/")
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_label("Your name").fill("Katherine Johnson")
+    page.get_by_label("Email").fill("katherine@example.com")
+    page.get_by_label("Phone").fill("+1 555 0199")
+    page.get_by_label("Shipping address").fill(address)
+    page.get_by_role("button", name="BUY").click()
+    page.wait_for_url("**/orders/*/")
+
+
+def test_a_shopper_buys_and_watches_the_order_reach_dispatched_without_reloading(
     live_server, shop_processes, browser
 ):
     product("MUG-001", price="14.00", stock=10)
     page = browser.new_page()
     page.set_default_timeout(30_000)
-
     page.goto(live_server.url)
     page.get_by_role("link", name="Product MUG-001").click()
-    page.get_by_label("Quantity").fill("2")
-    page.get_by_label("Your name").fill("Katherine Johnson")
-    page.get_by_label("Email").fill("katherine@example.com")
-    page.get_by_label("Phone").fill("+1 555 0199")
-    page.get_by_label("Shipping address").fill("1 Orbit Road, Hampton")
-    page.get_by_role("button", name="BUY").click()
 
-    page.wait_for_url("**/orders/*/")
+    fill_and_buy(page, live_server.url, "mug-001", 2)
+
     navigations = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
-    # The page fills in by itself: the order is created, reserved and confirmed.
-    page.locator("[data-status='confirmed']").wait_for()
-    for step in ("PlaceOrder", "OrderPlaced", "StockReserved", "OrderConfirmed"):
-        page.get_by_text(step, exact=True).wait_for()
+    # The page fills in by itself: created, reserved, confirmed, then dispatched.
+    page.locator("[data-status='dispatched']").wait_for()
+    for step in (
+        "PlaceOrder",
+        "OrderPlaced",
+        "StockReserved",
+        "OrderConfirmed",
+        "DispatchOrder",
+        "OrderDispatched",
+    ):
+        page.get_by_text(step, exact=True).wait_for()  # strict: exactly one such message
     assert navigations == []  # no reload happened
     assert "€28.00" in page.inner_text("table.lines")
+    assert "ParcelPost PP" in page.inner_text(".tracking")
+    assert page.get_by_role("button", name="Cancel order").count() == 0
+
+
+def test_buying_more_than_is_left_shows_the_cancellation_and_why(
+    live_server, shop_processes, browser
+):
+    product("UMB-014", stock=1)
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+
+    fill_and_buy(page, live_server.url, "umb-014", 3)
+
+    status = page.locator("[data-status='cancelled']")
+    status.wait_for()
+    assert "Out of stock: UMB-014 (1 left, 3 wanted)" in status.inner_text()
+    page.get_by_text("StockUnavailable", exact=True).wait_for()
+    page.get_by_text("OrderCancelled", exact=True).wait_for()
+
+
+def test_a_shopper_cancels_an_order(live_server, shop_processes, browser):
+    product("KTL-002", stock=4)
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    fill_and_buy(page, live_server.url, "ktl-002", 1)
+    page.locator("[data-status='confirmed']").wait_for()
+
+    page.get_by_role("button", name="Cancel order").click()
+
+    assert "Cancellation requested" in page.inner_text(".flash")
+    page.locator("[data-status='cancelled']").wait_for()
+    assert "Cancelled at your request" in page.inner_text("[data-status='cancelled']")
+    for step in ("CancelOrder", "CancelDispatch", "DispatchCancelled", "OrderCancelled"):
+        page.get_by_text(step, exact=True).wait_for()
 
 
 def test_a_bad_quantity_is_explained_on_the_page(live_server, browser):

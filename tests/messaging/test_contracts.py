@@ -51,6 +51,8 @@ def test_every_app_registers_one_consumer_group():
     assert groups["warehouse"].subscribed_topics() == ["orders", "warehouse.commands"]
     assert groups["shop"].subscribed_topics() == ["shop.commands", "warehouse.events"]
     assert groups["notifications"].subscribed_topics() == [
-        "notifications.commands", "orders", "warehouse.events",
+        "notifications.commands",
+        "orders",
+        "warehouse.events",
     ]
     assert "orders" in groups["audit"].subscribed_topics()

@@ -1,13 +1,22 @@
 import uuid
 
 import pytest
+from django.db import transaction
 
+from messaging import registry
+from messaging.handling import handle_record
 from messaging.metadata import Metadata
 from messaging.models import OutboxMessage
 from notifications import messages
+from notifications.contracts import SendEmail
 from notifications.models import Notification, SentEmail, SentText
-from notifications.services import notification_deliver, notify, recipient_record
-from tests.factories import order_placed
+from notifications.services import (
+    notification_deliver,
+    notification_resend,
+    notify,
+    recipient_record,
+)
+from tests.factories import order_placed, record_of
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +62,36 @@ def test_delivery_sends_once_and_announces_it_in_the_conversation(order_id, sett
     assert [m.type for m in announced] == ["notifications.EmailSent", "notifications.TextSent"]
     assert {m.correlation_id for m in announced} == {cause.correlation_id}
     assert {m.causation_id for m in announced} == {cause.message_id}
+
+
+def test_an_operator_resend_is_a_send_command_in_the_same_conversation(order_id):
+    cause = Metadata.for_message(order_placed(("MUG-001", 1), order_id=order_id))
+    email, text = notify(
+        order_id=order_id,
+        kind="received",
+        caused_by=cause,
+        wording=messages.received("Ada", "ABCD", "€14.00"),
+    )
+
+    notification_resend(notification=email)
+    notification_resend(notification=text)
+
+    commands = {m.type: m for m in OutboxMessage.objects.filter(kind="command")}
+    assert set(commands) == {"notifications.SendEmail", "notifications.SendText"}
+    assert commands["notifications.SendEmail"].payload["subject"] == email.subject
+    assert {m.correlation_id for m in commands.values()} == {cause.correlation_id}
+
+
+def test_a_send_command_delivers_once_per_command(order_id, settings):
+    settings.EMAIL_BACKEND = "notifications.backends.DatabaseEmailBackend"
+    command = SendEmail(order_id=order_id, to="ada@example.com", subject="Again", body="Hi")
+    group = registry.group("notifications")
+    record = record_of(command)
+
+    with transaction.atomic():  # what handle_record does, twice
+        handle_record(group, record)
+        handle_record(group, record)
+    for notification in Notification.objects.filter(channel="email"):
+        notification_deliver(notification_id=notification.id)
+
+    assert list(SentEmail.objects.values_list("subject", flat=True)) == ["Again"]
