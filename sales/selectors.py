@@ -1,17 +1,21 @@
 """Reads of the sales projection."""
 
+from datetime import date, timedelta
+
 from django.db.models import Sum
+from django.utils import timezone
 
 from .models import DailyProductSales
 
 
+def _since(days: int) -> date:
+    return timezone.now().date() - timedelta(days=days - 1)
+
+
 def figures_by_product(*, days: int = 30) -> list[dict]:
     """Units, revenue and cancellations per product over the last `days` days."""
-    from django.utils import timezone
-
-    since = timezone.now().date() - timezone.timedelta(days=days - 1)
     rows = (
-        DailyProductSales.objects.filter(day__gte=since)
+        DailyProductSales.objects.filter(day__gte=_since(days))
         .values("sku", "name")
         .annotate(
             units=Sum("units"),
@@ -23,3 +27,21 @@ def figures_by_product(*, days: int = 30) -> list[dict]:
         .order_by("-revenue", "sku")
     )
     return list(rows)
+
+
+def figures_by_day(*, days: int = 14) -> list[dict]:
+    """Revenue, units and cancellations per day, every day present (zero when quiet)."""
+    start = _since(days)
+    totals = {
+        row["day"]: row
+        for row in DailyProductSales.objects.filter(day__gte=start)
+        .values("day")
+        .annotate(
+            units=Sum("units"), revenue=Sum("revenue"), cancelled_orders=Sum("cancelled_orders")
+        )
+    }
+    empty = {"units": 0, "revenue": 0, "cancelled_orders": 0}
+    return [
+        {"day": day, **{k: totals.get(day, empty)[k] for k in empty}}
+        for day in (start + timedelta(days=n) for n in range(days))
+    ]

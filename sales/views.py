@@ -2,13 +2,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from . import charts, selectors
 
 
 @require_GET
 def figures(request: HttpRequest) -> HttpResponse:
-    rows = selectors.figures_by_product()
-    top = max((row["revenue"] for row in rows), default=0) or 1
-    for row in rows:
-        row["bar"] = round(100 * row["revenue"] / top)
-    return render(request, "sales/figures.html", {"rows": rows})
+    products = selectors.figures_by_product()
+    days = selectors.figures_by_day()
+    return render(
+        request,
+        "sales/figures.html",
+        {
+            "products": charts.with_bars(products, "revenue"),
+            "days": charts.day_columns(days),
+            "total_revenue": sum(d["revenue"] for d in days),
+            "total_units": sum(d["units"] for d in days),
+            "total_cancelled": sum(d["cancelled_orders"] for d in days),
+        },
+    )
