@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"devstack: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("devstack: interrupted; everything it started has been stopped.", file=sys.stderr)
         return 130
 
 

@@ -52,6 +52,9 @@ BANNER_WAIT = 120.0
 
 def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -> int:
     begun = time.monotonic()
+    # A shell starting us in the background may have set SIGINT to "ignore"; honcho handles
+    # it during the run regardless, so make the setup phase answer Ctrl-C the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     processes = read_procfile(procfile)
     port = int(os.environ.get("PORT") or 8000)
     with embedded_servers(data_dir) as started:
@@ -59,6 +62,7 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
         ensure_port_free(HOST, port, what="the shop's web server", hint="Run with PORT=8001.")
         env = _demo_env(started, port)
         env_file = _env_file(data_dir)
+        env_file.parent.mkdir(parents=True, exist_ok=True)
         env_file.write_text(json.dumps({k: env[k] for k in (*URL_VARIABLES, "SHOP_DEMO")}))
         try:
             if setup:
