@@ -11,6 +11,8 @@ venv: $(VENV)/.installed
 
 # Reinstall only when the dependencies change: the stamp is newer than pyproject.toml otherwise.
 $(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+" \
+		"or run make with PYTHON=/path/to/python3.11 or newer." >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
 		"Python 3.11+ is required, but $(PYTHON) is " + sys.version.split()[0] + \
 		". Run make with PYTHON=/path/to/python3.11 or newer.")'
