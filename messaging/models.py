@@ -131,3 +131,23 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group}: {self.topic}[{self.partition}]@{self.offset} ({self.reason})"
+
+
+class ReplayCheckpoint(models.Model):
+    """How far an interrupted replay got in one partition, so running it again resumes."""
+
+    replay = models.CharField(max_length=200)
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    next_offset = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["replay", "topic", "partition"], name="one_checkpoint_per_partition"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.replay}: {self.topic}[{self.partition}] from {self.next_offset}"

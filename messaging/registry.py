@@ -36,7 +36,21 @@ class ConsumerGroup:
         return self.handlers.get(delivery.metadata.type, [])
 
 
+@dataclass(frozen=True)
+class Projection:
+    """A read model one consumer group keeps from some event types, and can rebuild.
+
+    `reset` empties its tables; replaying `event_types` into `group` fills them again.
+    """
+
+    name: str
+    group: str
+    event_types: frozenset[str]
+    reset: Callable[[], None]
+
+
 _GROUPS: dict[str, ConsumerGroup] = {}
+_PROJECTIONS: dict[str, Projection] = {}
 
 
 def register(
@@ -82,3 +96,17 @@ def group(name: str) -> ConsumerGroup:
     except KeyError:
         known = ", ".join(sorted(_GROUPS)) or "none"
         raise LookupError(f"No consumer group {name!r} (registered: {known})") from None
+
+
+def register_projection(
+    name: str, *, group: str, events: Iterable[type[Event]], reset: Callable[[], None]
+) -> Projection:
+    if name in _PROJECTIONS:
+        raise ValueError(f"Projection {name!r} is registered twice")
+    projection = Projection(name, group, frozenset(e.type_name() for e in events), reset)
+    _PROJECTIONS[name] = projection
+    return projection
+
+
+def projections() -> dict[str, Projection]:
+    return dict(_PROJECTIONS)
