@@ -19,7 +19,7 @@ _session: dict = {}
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config, parser, args) -> None:  # noqa: ANN001
+def pytest_load_initial_conftests(early_config, parser, args) -> None:
     if all(os.environ.get(name) for name in VARIABLES) or _session:
         return
     base_dir = Path(tempfile.mkdtemp(prefix="shop-tests-"))
@@ -29,12 +29,12 @@ def pytest_load_initial_conftests(early_config, parser, args) -> None:  # noqa: 
     _session.update(stop=stop, base_dir=base_dir)
 
 
-def pytest_unconfigure(config) -> None:  # noqa: ANN001
+def pytest_unconfigure(config) -> None:
     if _session:
         _session.pop("stop")()
         shutil.rmtree(_session.pop("base_dir"), ignore_errors=True)
 
 
-def pytest_report_header(config) -> list[str]:  # noqa: ANN001
+def pytest_report_header(config) -> list[str]:
     origin = "embedded, started for this session" if _session else "from the environment"
     return [f"servers ({origin}): " + ", ".join(os.environ.get(v, "?") for v in VARIABLES)]

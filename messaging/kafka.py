@@ -41,5 +41,17 @@ def consumer(group_id: str, topics: list[str], **overrides) -> KafkaConsumer:
     return client
 
 
+def reader(**overrides) -> KafkaConsumer:
+    """A consumer outside any group, for tools that assign partitions and seek themselves."""
+    options = {
+        "bootstrap_servers": bootstrap_servers(),
+        "group_id": None,
+        "enable_auto_commit": False,
+        "max_poll_records": conf.get("CONSUMER_MAX_RECORDS"),
+        "isolation_level": "read_committed",
+    }
+    return KafkaConsumer(**(options | overrides))
+
+
 def admin() -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=bootstrap_servers(), client_id="shop-admin")

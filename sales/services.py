@@ -49,3 +49,9 @@ def sale_reverse(*, order_id: uuid.UUID) -> SaleRecord | None:
     record.cancelled = True
     record.save(update_fields=["cancelled"])
     return record
+
+
+def projection_reset() -> None:
+    """Forget every figure, before rebuilding them from the order events."""
+    DailyProductSales.objects.all().delete()
+    SaleRecord.objects.all().delete()

@@ -7,9 +7,16 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         from messaging import registry
+        from warehouse.contracts import StockLevelChanged
 
-        from . import handlers
+        from . import handlers, services
 
         registry.register(
             "shop", commands=handlers.COMMAND_HANDLERS, events=handlers.EVENT_HANDLERS
+        )
+        registry.register_projection(
+            "availability",
+            group="shop",
+            events=[StockLevelChanged],
+            reset=services.availability_reset,
         )

@@ -262,3 +262,8 @@ def order_note_cancellation_refused(*, order_id: uuid.UUID, reason: str) -> Orde
 
 def availability_record(*, sku: str, available: int) -> None:
     Availability.objects.update_or_create(sku=sku, defaults={"available": available})
+
+
+def availability_reset() -> None:
+    """Forget what the warehouse said about stock, before hearing it all again."""
+    Availability.objects.all().delete()

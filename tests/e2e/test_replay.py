@@ -1,0 +1,113 @@
+"""Replay against the real broker: rebuilding a projection, recovering a group, resuming."""
+
+import pytest
+from django.utils import timezone
+
+from messaging import replay
+from messaging.models import ReplayCheckpoint
+from notifications.models import SentEmail, SentText
+from sales.models import DailyProductSales
+from shop.models import Availability
+from tests.e2e.conversation import buy, handled_by, settled
+from tests.factories import product
+from warehouse.services import stock_set
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def figures() -> list[tuple]:
+    return list(
+        DailyProductSales.objects.order_by("day", "sku").values_list(
+            "day", "sku", "orders", "units", "revenue", "cancelled_orders", "cancelled_units"
+        )
+    )
+
+
+@pytest.fixture
+def some_orders(live_server, wait_until):
+    """Three orders on two products since `started`: two dispatched, one cancelled."""
+    started = timezone.now()
+    product("RPL-001", price="10.00", stock=5)
+    product("RPL-002", price="2.50", stock=1)
+    orders = [
+        buy(live_server, "RPL-001", 2),
+        buy(live_server, "RPL-002", 1),
+        buy(live_server, "RPL-002", 1),
+    ]
+    wait_until(lambda: all(settled(o) for o in orders), what="the orders to settle")
+    wait_until(
+        lambda: (
+            all(("sales", "shop.OrderPlaced") in handled_by(o) for o in orders)
+            and sum(r[5] for r in figures()) == 1
+        ),
+        what="sales to count every order",
+    )
+    wait_until(lambda: SentText.objects.count() == 8, what="every text")
+    return started
+
+
+def test_rebuilding_sales_from_the_topics_gives_identical_figures(some_orders):
+    before = figures()
+    DailyProductSales.objects.update(units=999)  # the projection has gone wrong
+
+    report = replay.run(replay.plan(projection="sales", rebuild=True, since=some_orders))
+
+    assert figures() == before
+    assert report.count("handled") == 4  # three OrderPlaced, one OrderCancelled
+    assert not ReplayCheckpoint.objects.exists()
+
+
+def test_replaying_the_order_topic_into_notifications_sends_nothing_twice(some_orders):
+    emails = SentEmail.objects.count()
+
+    plan = replay.plan(group_name="notifications", topics=["orders"], since=some_orders)
+    dry = replay.run(plan, dry_run=True)
+    report = replay.run(plan)
+
+    assert dry.count("would handle") == 0 and dry.count("would skip (in inbox)") > 0
+    assert report.count("handled") == 0
+    assert report.count("duplicate") == dry.count("would skip (in inbox)")
+    assert SentEmail.objects.count() == emails
+
+
+def test_an_interrupted_rebuild_resumes_and_ends_the_same(some_orders):
+    before = figures()
+    plan = replay.plan(projection="sales", rebuild=True, since=some_orders)
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        replay.run(plan, progress=interrupt)
+    assert ReplayCheckpoint.objects.filter(replay=plan.name).exists()
+
+    report = replay.run(plan)
+
+    assert report.resumed
+    assert figures() == before
+
+
+def test_the_availability_projection_rebuilds_from_stock_levels(live_server, wait_until):
+    started = timezone.now()
+    product("RPL-003", stock=0)
+    stock_set(sku="RPL-003", on_hand=7)
+    wait_until(
+        lambda: Availability.objects.filter(sku="RPL-003", available=7).exists(),
+        what="the shop to hear the stock level",
+    )
+    Availability.objects.all().delete()
+
+    replay.run(replay.plan(projection="availability", rebuild=True, since=started))
+
+    assert Availability.objects.get(sku="RPL-003").available == 7
+
+
+def test_command_topics_are_refused_unless_allowed():
+    with pytest.raises(replay.ReplayRefused, match="carries commands"):
+        replay.plan(group_name="shop")
+    with pytest.raises(replay.ReplayRefused, match="projection"):
+        replay.plan(group_name="sales", rebuild=True)
+
+    allowed = replay.plan(group_name="shop", allow_commands=True)
+
+    assert "shop.commands" in allowed.topics
