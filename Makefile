@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 		"Python 3.11+ is required, but $(PYTHON) is " + sys.version.split()[0] + \
 		". Run make with PYTHON=/path/to/python3.11 or newer.")'
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[dev,embedded]'
 	@touch $@
 
 demo: venv

@@ -1,13 +1,18 @@
-"""python -m devstack {demo,reset,env}: the shop on one machine, with only Python."""
+"""python -m devstack {demo,reset,env,setup,run}: the shop on one machine, with only Python.
+
+`setup` and `run` use the servers the environment points at: containers use them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from devstack.demo import DATA_DIR, ROOT, print_env, reset, run_demo
+from devstack.demo import DATA_DIR, ROOT, print_env, reset, run_demo, run_setup
 from devstack.processes import DevstackError
+from devstack.procfile import exec_process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("reset", help="delete the data folder (refused while a demo runs)")
     commands.add_parser("env", help="print `export` lines for the running demo's URLs")
+    commands.add_parser(
+        "setup", help="migrate, create topics and seed, against the configured servers"
+    )
+    run = commands.add_parser("run", help="exec one Procfile process type, e.g. `run web`")
+    run.add_argument("process_type")
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
     try:
@@ -34,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(args.procfile, data_dir, setup=not args.skip_setup)
         if args.command == "reset":
             return reset(data_dir)
+        if args.command == "setup":
+            run_setup(os.environ)
+            return 0
+        if args.command == "run":
+            exec_process(args.process_type)
         return print_env(data_dir)
     except DevstackError as error:
         print(f"devstack: {error}", file=sys.stderr)

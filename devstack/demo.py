@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
@@ -34,6 +33,7 @@ from devstack.processes import (
     record_pid,
     stop_leftovers,
 )
+from devstack.procfile import process_types
 from devstack.servers import HOST, embedded_servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,7 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
     # A shell starting us in the background may have set SIGINT to "ignore"; honcho handles
     # it during the run regardless, so make the setup phase answer Ctrl-C the same way.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    processes = read_procfile(procfile)
+    processes = process_types(procfile)
     port = int(os.environ.get("PORT") or 8000)
     with embedded_servers(data_dir) as started:
         # Checked only now: a web server left by a killed demo has just been stopped.
@@ -71,16 +71,6 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
             return run_processes(processes, env, _apps_run_dir(data_dir), banner=banner)
         finally:
             env_file.unlink(missing_ok=True)
-
-
-def read_procfile(path: Path) -> dict[str, str]:
-    try:
-        processes = dict(parse_procfile(path.read_text()).processes)
-    except FileNotFoundError:
-        raise DevstackError(f"No Procfile at {path}.") from None
-    if not processes:
-        raise DevstackError(f"{path} lists no processes.")
-    return processes
 
 
 def run_setup(env: Mapping[str, str]) -> None:

@@ -1,0 +1,90 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine.
+
+The compose file is validated against the Compose Specification's JSON schema (as vendored
+by check-jsonschema), and its process services are held to the Procfile: the one list of
+the shop's process types, also what `make demo` runs.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devstack import procfile
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+INFRASTRUCTURE = {"kafka", "postgres", "redis", "init"}
+
+
+def test_the_compose_file_follows_the_compose_specification():
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "version" not in COMPOSE
+
+
+def test_every_process_type_is_a_service_running_exactly_its_procfile_line():
+    types = procfile.process_types()
+    app_services = set(SERVICES) - INFRASTRUCTURE
+
+    assert app_services == set(types)
+    for name in types:
+        assert SERVICES[name]["command"] == ["python", "-m", "devstack", "run", name]
+
+
+def test_kafka_is_apache_kafka_in_kraft_mode_pinned_to_a_release():
+    kafka = SERVICES["kafka"]
+    image, _, tag = kafka["image"].partition(":")
+    assert image == "apache/kafka"
+    assert tag.count(".") == 2 and tag != "latest"
+    assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
+
+
+@pytest.mark.parametrize("name", [*sorted(INFRASTRUCTURE - {"init"}), "web"])
+def test_servers_report_health(name):
+    assert "test" in SERVICES[name]["healthcheck"]
+
+
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - INFRASTRUCTURE))
+def test_processes_start_after_setup_and_healthy_servers(name):
+    depends = SERVICES[name]["depends_on"]
+    assert depends["init"]["condition"] == "service_completed_successfully"
+    for server in ("postgres", "redis", "kafka"):
+        assert depends[server]["condition"] == "service_healthy"
+
+
+def test_process_services_can_be_scaled():
+    for name in set(SERVICES) - INFRASTRUCTURE - {"web"}:
+        assert "container_name" not in SERVICES[name] and "ports" not in SERVICES[name]
+
+
+def test_the_image_is_multi_stage_slim_and_runs_as_a_user():
+    lines = [ln.split() for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln.strip()]
+    stages = [ln[1] for ln in lines if ln[0] == "FROM"]
+    assert len(stages) == 2 and all(s.endswith("-slim") for s in stages)
+    users = [ln[1] for ln in lines if ln[0] == "USER"]
+    assert users and users[-1] not in {"root", "0"}
+
+
+def test_run_execs_the_procfile_line(monkeypatch):
+    calls = []
+    monkeypatch.setattr(procfile.os, "execvp", lambda *args: calls.append(args))
+    monkeypatch.setattr(procfile.os, "chdir", lambda path: None)
+
+    procfile.exec_process("relay")
+
+    assert calls == [("/bin/sh", ["/bin/sh", "-c", "exec python manage.py run_relay"])]
+
+
+def test_run_refuses_an_unknown_process_type():
+    with pytest.raises(procfile.DevstackError, match="No process type 'nope'"):
+        procfile.exec_process("nope")
