@@ -6,6 +6,7 @@ environment is respected: `DATABASE_URL=... pytest` runs against that server ins
 """
 
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +21,13 @@ _session: dict = {}
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args) -> None:
+    # The settings refuse to run without a secret key when DEBUG is off, as in production;
+    # one key for the session, shared by the worker and relay subprocesses of e2e tests.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    # Otherwise production settings: the live servers of the tests speak plain http, and
+    # static files come from the source folders (no collectstatic before a test run).
+    for name in ("DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES", "DJANGO_STATIC_MANIFEST"):
+        os.environ.setdefault(name, "0")
     if all(os.environ.get(name) for name in VARIABLES) or _session:
         return
     base_dir = Path(tempfile.mkdtemp(prefix="shop-tests-"))

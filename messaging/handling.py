@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from . import conf
 from .contracts import UnknownMessageType, message_class
+from .logcontext import message_context
 from .metadata import Delivery, KafkaCoordinates
 from .models import DeadLetter, InboxEntry
 from .registry import ConsumerGroup
@@ -75,6 +76,12 @@ def handle_record(group: ConsumerGroup, record: RawRecord) -> Outcome:
     except ValidationError as exc:
         return _set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
 
+    with message_context(metadata, group.name):
+        return _handle_with_retries(group, record, delivery, message, handlers)
+
+
+def _handle_with_retries(group, record, delivery, message, handlers) -> Outcome:
+    metadata = delivery.metadata
     attempts = conf.get("HANDLER_ATTEMPTS")
     for attempt in range(1, attempts + 1):
         try:

@@ -53,5 +53,6 @@ def reader(**overrides) -> KafkaConsumer:
     return KafkaConsumer(**(options | overrides))
 
 
-def admin() -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bootstrap_servers(), client_id="shop-admin")
+def admin(**overrides) -> KafkaAdminClient:
+    options = {"bootstrap_servers": bootstrap_servers(), "client_id": "shop-admin"}
+    return KafkaAdminClient(**(options | overrides))
