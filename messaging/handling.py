@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from . import conf
 from .contracts import UnknownMessageType, message_class
+from .failures import record_failure
 from .logcontext import message_context
 from .metadata import Delivery, KafkaCoordinates
 from .models import DeadLetter, InboxEntry
@@ -84,11 +85,21 @@ def _handle_with_retries(group, record, delivery, message, handlers) -> Outcome:
     metadata = delivery.metadata
     attempts = conf.get("HANDLER_ATTEMPTS")
     for attempt in range(1, attempts + 1):
+        started_at = timezone.now()
         try:
             return _handle_once(group, delivery, message, handlers)
         # Any exception from a handler is a failed attempt: retried, then set aside,
         # so one broken message never stops the group.
         except Exception as exc:
+            error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+            record_failure(
+                group.name,
+                metadata,
+                attempt=attempt,
+                started_at=started_at,
+                error=error,
+                trace=trace,
+            )
             logger.warning(
                 "%s failed to handle %s %s (attempt %d of %d): %s",
                 group.name,
@@ -103,10 +114,10 @@ def _handle_with_retries(group, record, delivery, message, handlers) -> Outcome:
                     group,
                     record,
                     DeadLetter.Reason.HANDLER_FAILED,
-                    f"{type(exc).__name__}: {exc}",
+                    error,
                     delivery,
                     attempts=attempts,
-                    trace=traceback.format_exc(),
+                    trace=trace,
                 )
             time.sleep(conf.get("HANDLER_RETRY_BACKOFF_SECONDS") * 2 ** (attempt - 1))
     raise AssertionError("unreachable")

@@ -1,6 +1,12 @@
 """The platform's tables: the outbox, the inbox, the message log and dead letters."""
 
 from django.db import models
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lower
+
+# The fact that names the customer of a conversation: searching the log by email finds it.
+# The platform knows it by name only (it imports no app).
+CUSTOMER_FACT_TYPE = "shop.OrderPlaced"
 
 
 class OutboxMessage(models.Model):
@@ -54,6 +60,8 @@ class InboxEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "message_id"], name="inbox_once_per_group"),
         ]
+        # The message log shows every group's outcome for a page of message ids.
+        indexes = [models.Index(fields=["message_id"], name="inbox_message_idx")]
         verbose_name_plural = "inbox entries"
 
     def __str__(self) -> str:
@@ -90,7 +98,21 @@ class MessageRecord(models.Model):
                 fields=["topic", "partition", "offset"], name="message_record_once"
             ),
         ]
-        indexes = [models.Index(fields=["key"]), models.Index(fields=["time"])]
+        indexes = [
+            models.Index(fields=["key"]),
+            models.Index(fields=["time"]),
+            # An order's short reference (the first characters of its id, as in the
+            # customer's emails) is searched by prefix.
+            models.Index(
+                fields=["key"], name="message_key_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            # Searching by a customer's email looks only at the facts that name one.
+            models.Index(
+                Lower(KT("payload__customer__email")),
+                name="message_customer_email_idx",
+                condition=models.Q(type=CUSTOMER_FACT_TYPE),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type or '(unreadable)'} {self.topic}[{self.partition}]@{self.offset}"
@@ -128,9 +150,56 @@ class DeadLetter(models.Model):
                 fields=["group", "topic", "partition", "offset"], name="dead_letter_once"
             ),
         ]
+        # The message log finds the groups that set a record aside by where it was read.
+        indexes = [
+            models.Index(fields=["topic", "partition", "offset"], name="dead_letter_record_idx"),
+            models.Index(fields=["message_id"], name="dead_letter_message_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.group}: {self.topic}[{self.partition}]@{self.offset} ({self.reason})"
+
+
+class HandlingFailure(models.Model):
+    """One failed attempt of a consumer group to handle a message: its handler raised.
+
+    Append-only, written after the attempt's transaction rolled back (so it survives it).
+    The inbox shows only what committed; these rows show the attempts before it, or
+    before the message was set aside as a dead letter.
+    """
+
+    group = models.CharField(max_length=100)
+    message_id = models.UUIDField()
+    type = models.CharField(max_length=200)
+    correlation_id = models.UUIDField(db_index=True)
+    attempt = models.PositiveIntegerField()
+    error = models.TextField()
+    traceback = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    failed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["failed_at", "id"]
+        indexes = [models.Index(fields=["message_id"], name="failure_message_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.type} {self.message_id} (attempt {self.attempt})"
+
+
+class Conversation(MessageRecord):
+    """The messages of one correlation id: an admin page over the message log, no table."""
+
+    class Meta:
+        proxy = True
+
+
+class Operations(OutboxMessage):
+    """Outbox backlog, consumer lag and dead letters: an admin page, no table."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "operations"
+        verbose_name_plural = "operations"
 
 
 class ReplayCheckpoint(models.Model):
