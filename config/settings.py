@@ -6,6 +6,7 @@ below are the demo's ports so `manage.py` also works beside a running demo.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "messaging",
     "shop",
@@ -162,8 +164,29 @@ MESSAGING = {
     "TOPIC_PARTITIONS": int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "4")),
 }
 
+# The cache is shared by every web process: the API's rate limits count there.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get(
+            "CACHE_URL", urlsplit(CELERY_BROKER_URL)._replace(path="/1").geturl()
+        ),
+    }
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: a request without credentials then gets 401 with WWW-Authenticate.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Closed unless a view says otherwise (the catalog and sales figures are public).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": {
+        "order_placement": os.environ.get("ORDER_RATE_LIMIT", "30/min"),  # per account
+        "token": os.environ.get("TOKEN_RATE_LIMIT", "10/min"),  # per client address
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event-Driven Shop API",
