@@ -8,5 +8,6 @@ urlpatterns = [
     path("health/ready/", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("sales/", include("sales.urls")),
+    path("api/", include("shop.api.urls")),
     path("", include("shop.urls")),
 ]

@@ -1,0 +1,55 @@
+"""Placing orders and guessing passwords are rate-limited: 429 past the limit."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from messaging.models import OutboxMessage
+from tests.factories import product
+
+from .conftest import place
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rates(settings):
+    def set_rates(**rates):
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                **rates,
+            },
+        }
+
+    return set_rates
+
+
+def test_placing_past_the_limit_is_a_429_and_places_nothing(api, other_api, rates):
+    product("MUG-001")
+    rates(order_placement="2/min")
+
+    answers = [place(api).status_code for _ in range(3)]
+
+    assert answers == [202, 202, 429]
+    assert OutboxMessage.objects.count() == 2
+    refused = place(api)
+    assert int(refused["Retry-After"]) > 0
+    assert "throttled" in refused.json()["detail"]
+    assert place(other_api).status_code == 202  # counted per account
+
+
+def test_reading_orders_is_not_limited_by_the_placement_rate(api, rates):
+    rates(order_placement="1/min")
+
+    assert [api.get("/api/orders/").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_password_guesses_are_limited(customer, rates):
+    rates(token="2/min")
+    client = APIClient()
+    guess = {"username": customer.username, "password": "wrong"}
+
+    answers = [client.post("/api/auth/token/", guess).status_code for _ in range(3)]
+
+    assert answers == [400, 400, 429]
