@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sales/", include("sales.urls")),
     path("api/", include("shop.api.urls")),
+    path("api/", include("sales.api_urls")),
     path("", include("shop.urls")),
 ]

@@ -1,0 +1,67 @@
+"""GET /api/sales/: the sales figures, public like the /sales/ page, from the projection."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors
+
+
+class SalesFiguresApi(APIView):
+    permission_classes = [AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        days = serializers.IntegerField(
+            min_value=1, max_value=365, default=30, help_text="The last N days, today included."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class ProductSerializer(serializers.Serializer):
+            sku = serializers.CharField()
+            name = serializers.CharField()
+            orders = serializers.IntegerField()
+            units = serializers.IntegerField(help_text="Net of cancellations.")
+            revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+            cancelled_orders = serializers.IntegerField()
+            cancelled_units = serializers.IntegerField()
+
+            class Meta:
+                ref_name = "SalesByProduct"
+
+        class DaySerializer(serializers.Serializer):
+            day = serializers.DateField()
+            units = serializers.IntegerField()
+            revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+            cancelled_orders = serializers.IntegerField()
+
+            class Meta:
+                ref_name = "SalesByDay"
+
+        days = serializers.IntegerField()
+        products = ProductSerializer(many=True, help_text="Highest revenue first.")
+        by_day = DaySerializer(many=True, help_text="Every day of the period, oldest first.")
+
+        class Meta:
+            ref_name = "SalesFigures"
+
+    @extend_schema(
+        summary="Sales per product and per day",
+        parameters=[FilterSerializer],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description="days is not a whole number from 1 to 365."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        days = filters.validated_data["days"]
+        figures = {
+            "days": days,
+            "products": selectors.figures_by_product(days=days),
+            "by_day": selectors.figures_by_day(days=days),
+        }
+        return Response(self.OutputSerializer(figures).data)
