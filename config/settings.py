@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: the API docs need no CDN
     "messaging",
     "shop",
     "warehouse",
@@ -190,8 +191,18 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event-Driven Shop API",
+    "DESCRIPTION": (
+        "Browse the catalog, place and cancel orders, follow an order's conversation. "
+        "Placing and cancelling answer 202 Accepted: the shop handles the command through "
+        "Kafka, and the order shows the outcome. Sign in with a session or with a token "
+        "from POST /api/auth/token/, sent as `Authorization: Token <key>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Swagger UI would otherwise send the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Logs: plain lines in a terminal, JSON lines (LOG_FORMAT=json) where logs are collected.

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health
 
@@ -10,5 +11,8 @@ urlpatterns = [
     path("sales/", include("sales.urls")),
     path("api/", include("shop.api.urls")),
     path("api/", include("sales.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves its script as a file of its own: no inline script to allow.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("shop.urls")),
 ]
