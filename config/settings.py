@@ -188,6 +188,10 @@ REST_FRAMEWORK = {
         "order_placement": os.environ.get("ORDER_RATE_LIMIT", "30/min"),  # per account
         "token": os.environ.get("TOKEN_RATE_LIMIT", "10/min"),  # per client address
     },
+    # How many proxies in front append to X-Forwarded-For; the client address is read past
+    # them. DRF's default (None) takes the header as sent, so a client could vary it to
+    # escape the limit; 0 means "no proxy": the socket's address.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event-Driven Shop API",

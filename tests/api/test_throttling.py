@@ -53,3 +53,14 @@ def test_password_guesses_are_limited(customer, rates):
     answers = [client.post("/api/auth/token/", guess).status_code for _ in range(3)]
 
     assert answers == [400, 400, 429]
+
+
+def test_a_made_up_forwarded_for_header_does_not_reset_the_count(customer, rates):
+    rates(token="1/min")
+    client = APIClient()
+    guess = {"username": customer.username, "password": "wrong"}
+
+    first = client.post("/api/auth/token/", guess, headers={"X-Forwarded-For": "10.0.0.1"})
+    second = client.post("/api/auth/token/", guess, headers={"X-Forwarded-For": "10.0.0.2"})
+
+    assert (first.status_code, second.status_code) == (400, 429)
