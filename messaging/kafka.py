@@ -1,6 +1,8 @@
 """Kafka clients configured once, from settings.MESSAGING."""
 
-from kafka import KafkaConsumer, KafkaProducer
+import time
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 from . import conf
@@ -51,6 +53,27 @@ def reader(**overrides) -> KafkaConsumer:
         "isolation_level": "read_committed",
     }
     return KafkaConsumer(**(options | overrides))
+
+
+def end_offsets(client: KafkaConsumer, partitions: list[TopicPartition]) -> dict:
+    """One past the last record of each partition. `client` is left with no assignment.
+
+    ListOffsets alone is not enough: Tansu answers it with the base offset of the last
+    record batch plus one, so a partition whose last batch holds several records looks
+    shorter than it is. The high watermark a fetch reports is right on every broker, so
+    each non-empty partition is fetched from once, at its last batch.
+    """
+    listed = client.end_offsets(partitions)
+    nonempty = [tp for tp in partitions if listed[tp] > 0]
+    client.assign(nonempty)
+    for tp in nonempty:
+        client.seek(tp, listed[tp] - 1)
+    deadline = time.monotonic() + 5
+    while any(client.highwater(tp) is None for tp in nonempty) and time.monotonic() < deadline:
+        client.poll(timeout_ms=200)
+    ends = dict(listed) | {tp: max(listed[tp], client.highwater(tp) or 0) for tp in nonempty}
+    client.assign([])
+    return ends
 
 
 def admin(**overrides) -> KafkaAdminClient:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from kafka import TopicPartition
 
-from .kafka import admin, reader
+from .kafka import admin, end_offsets, reader
 from .registry import groups
 
 
@@ -32,7 +32,7 @@ def consumer_lag(*, timeout_ms: int = 5000) -> list[PartitionLag]:
                 for topic in group.subscribed_topics()
                 for p in sorted(consumer.partitions_for_topic(topic) or [])
             ]
-            ends = consumer.end_offsets(partitions)
+            ends = end_offsets(consumer, partitions)
             committed = client.list_group_offsets({name: partitions}).get(name, {})
             rows.extend(
                 PartitionLag(
@@ -48,6 +48,11 @@ def consumer_lag(*, timeout_ms: int = 5000) -> list[PartitionLag]:
     finally:
         client.close()
         consumer.close()
+
+
+def _offset(committed) -> int | None:
+    # Brokers answer -1 for a partition the group never committed on.
+    return committed.offset if committed is not None and committed.offset >= 0 else None
 
 
 def total_lag_by_group(*, timeout_ms: int = 5000) -> dict[str, int]:

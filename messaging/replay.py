@@ -19,7 +19,7 @@ from kafka import TopicPartition
 
 from .contracts import all_message_classes
 from .handling import Outcome, RawRecord, handle_record
-from .kafka import reader
+from .kafka import end_offsets, reader
 from .models import InboxEntry, ReplayCheckpoint
 from .registry import ConsumerGroup, group, projections
 from .wire import MalformedRecord, decode
@@ -162,7 +162,7 @@ def _starting_positions(client, plan: ReplayPlan, checkpoints: dict) -> dict:
         for topic in plan.topics
         for p in sorted(client.partitions_for_topic(topic) or [])
     ]
-    ends = client.end_offsets(partitions)
+    ends = end_offsets(client, partitions)
     starts = client.beginning_offsets(partitions)
     # --since is applied to each record's ce_time rather than through the broker's offset
     # index by time, which not every Kafka-protocol broker answers (Tansu does not).

@@ -1,0 +1,27 @@
+"""End offsets, which the broker's ListOffsets answer can get wrong (Tansu does)."""
+
+import uuid
+
+from kafka import TopicPartition
+from kafka.admin import NewTopic
+
+from messaging.kafka import admin, end_offsets, producer, reader
+
+
+def test_end_offsets_count_every_record_of_a_multi_record_batch():
+    topic = f"offsets-{uuid.uuid4().hex[:8]}"
+    client = admin()
+    client.create_topics([NewTopic(topic, 2, 1)])
+    client.close()
+    kafka = producer(linger_ms=200)  # the five records travel in one batch
+    for n in range(5):
+        kafka.send(topic, key=b"same-key", value=str(n).encode())
+    kafka.flush()
+    kafka.close()
+    consumer = reader()
+    partitions = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+
+    ends = end_offsets(consumer, partitions)
+
+    consumer.close()
+    assert sorted(ends.values()) == [0, 5]
