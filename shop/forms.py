@@ -1,6 +1,7 @@
 from django import forms
+from pydantic import ValidationError
 
-from .contracts import MAX_QUANTITY
+from .contracts import MAX_QUANTITY, Customer
 
 
 class BuyForm(forms.Form):
@@ -27,6 +28,19 @@ class BuyForm(forms.Form):
     )
 
     CUSTOMER_FIELDS = ("name", "email", "phone", "address")
+    # Django accepts some addresses (user@localhost) that the Customer contract refuses.
+    CONTRACT_MESSAGES = {"email": "Enter an email address with a domain, like name@example.com."}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not any(f in self.errors for f in self.CUSTOMER_FIELDS):
+            try:
+                self.customer = Customer(**self.customer_data())
+            except ValidationError as exc:
+                for error in exc.errors():
+                    field = str(error["loc"][0])
+                    self.add_error(field, self.CONTRACT_MESSAGES.get(field, error["msg"]))
+        return cleaned
 
     def customer_data(self) -> dict:
         return {f: self.cleaned_data[f] for f in self.CUSTOMER_FIELDS}

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from messaging.selectors import conversation_timeline
 
 from . import selectors, services
-from .contracts import Customer, RequestedLine
+from .contracts import RequestedLine
 from .forms import BuyForm
 from .models import Order, Product
 
@@ -80,7 +80,7 @@ def buy(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _product_page(request, item, form, status=400)
     placed = services.order_request(
-        customer=Customer(**form.customer_data()),
+        customer=form.customer,
         lines=[RequestedLine(sku=item.sku, quantity=form.cleaned_data["quantity"])],
         account_id=request.user.id if request.user.is_authenticated else None,
     )

@@ -112,3 +112,13 @@ def test_someone_elses_order_page_does_not_exist_for_you(client):
     from django.test import Client
 
     assert Client().get(order_url).status_code == 404
+
+
+def test_an_email_the_contract_refuses_is_explained_too(client):
+    product("MUG-001")
+
+    response = buy(client, email="ada@localhost")
+
+    assert response.status_code == 400
+    assert "Enter an email address with a domain" in response.content.decode()
+    assert not OutboxMessage.objects.exists()
