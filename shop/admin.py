@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import Category, Order, OrderLine, Product
 
@@ -26,12 +28,26 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "placed_at", "customer_name", "email", "status", "total"]
+    list_display = [
+        "id",
+        "placed_at",
+        "customer_name",
+        "email",
+        "status",
+        "total",
+        "conversation",
+    ]
     list_filter = ["status", "placed_at"]
     search_fields = ["id", "correlation_id", "email", "customer_name"]
     date_hierarchy = "placed_at"
-    readonly_fields = [f.name for f in Order._meta.fields]
+    readonly_fields = ["conversation", *(f.name for f in Order._meta.fields)]
     inlines = [OrderLineInline]
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed by PlaceOrder, never typed in
+
+    @admin.display(description="conversation")
+    def conversation(self, order: Order) -> str:
+        """Every message of the order, from the BUY click on, in the message log's admin."""
+        url = reverse("admin:messaging_conversation_detail", args=[order.correlation_id])
+        return format_html('<a href="{}">every message of this order</a>', url)
