@@ -1,0 +1,145 @@
+"""The message log is complete: every record the shop produced is logged once, with the
+outcome of every consumer group that follows it, and the conversation page shows it all."""
+
+import time
+import uuid
+from collections import Counter, defaultdict
+
+import pytest
+from django.urls import reverse
+from kafka import TopicPartition
+
+from messaging.kafka import reader
+from messaging.models import DeadLetter, HandlingFailure, InboxEntry, MessageRecord, OutboxMessage
+from messaging.outcomes import followers
+from notifications.models import SentEmail, SentText
+from shop.models import Order
+from tests.e2e.conversation import buy, settled
+from tests.factories import product
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_two_orders_are_logged_completely_and_each_reads_as_one_conversation(
+    live_server, wait_until, admin_client
+):
+    product("MUG-001", stock=5)
+    product("UMB-014", stock=1)
+
+    dispatched_id = buy(live_server, "MUG-001", 2)
+    refused_id = buy(live_server, "UMB-014", 3)  # one left: the warehouse refuses
+
+    dispatched = wait_until(lambda: settled(dispatched_id), what="the mug order to settle")
+    refused = wait_until(lambda: settled(refused_id), what="the umbrella order to settle")
+    assert (dispatched.status, refused.status) == (Order.Status.DISPATCHED, Order.Status.CANCELLED)
+    # received, confirmed and dispatched; received and cancelled: by email and by text.
+    wait_until(
+        lambda: SentEmail.objects.count() == 5 and SentText.objects.count() == 5,
+        what="every email and text",
+    )
+    conversations = {dispatched.correlation_id, refused.correlation_id}
+    wait_until(lambda: log_is_complete(conversations), what="the message log to be complete")
+
+    sent = set(
+        OutboxMessage.objects.filter(correlation_id__in=conversations).values_list(
+            "message_id", flat=True
+        )
+    )
+    logged = MessageRecord.objects.filter(correlation_id__in=conversations)
+    # Every message sent was read back from Kafka exactly once, and nothing else.
+    assert Counter(logged.values_list("message_id", flat=True)) == Counter(dict.fromkeys(sent, 1))
+    assert Counter(logged.values_list("type", flat=True)) == Counter(
+        {
+            "shop.PlaceOrder": 2,
+            "shop.OrderPlaced": 2,
+            "warehouse.StockReserved": 1,
+            "warehouse.StockLevelChanged": 1,
+            "shop.OrderConfirmed": 1,
+            "warehouse.DispatchOrder": 1,
+            "warehouse.OrderDispatched": 1,
+            "warehouse.StockUnavailable": 1,
+            "shop.OrderCancelled": 1,
+            "notifications.EmailSent": 5,
+            "notifications.TextSent": 5,
+        }
+    )
+    # What is on the topics, where these messages are, is all in the log.
+    on_kafka = kafka_records_spanning(logged)
+    assert set(on_kafka) <= set(
+        MessageRecord.objects.values_list("topic", "partition", "offset")
+    ), "a record on Kafka is missing from the log"
+    ours = {m for m, correlation in on_kafka.values() if correlation in conversations}
+    assert ours == sent
+
+    # Every group that follows a message handled it once; nothing failed or was set aside.
+    for record in logged:
+        groups = set(
+            InboxEntry.objects.filter(message_id=record.message_id).values_list("group", flat=True)
+        )
+        assert groups == set(followers(record.type)), record.type
+    assert not DeadLetter.objects.filter(correlation_id__in=conversations).exists()
+    assert not HandlingFailure.objects.filter(correlation_id__in=conversations).exists()
+
+    for order in (dispatched, refused):
+        url = reverse("admin:messaging_conversation_detail", args=[order.correlation_id])
+        response = admin_client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 200
+        for record in logged.filter(correlation_id=order.correlation_id):
+            assert f'id="m-{record.message_id}"' in page
+        assert "nothing failed" in page and " still waiting</span>" not in page
+    refused_page = admin_client.get(
+        reverse("admin:messaging_conversation_detail", args=[refused.correlation_id])
+    ).content.decode()
+    assert "rejection: StockUnavailable" in refused_page
+    assert "compensation: OrderCancelled" in refused_page
+
+
+def log_is_complete(conversations: set) -> bool:
+    """Nothing left to publish, everything read back, every follower done with it."""
+    outbox = OutboxMessage.objects.filter(correlation_id__in=conversations)
+    if outbox.filter(published_at=None).exists():
+        return False
+    sent = dict(outbox.values_list("message_id", "type"))
+    if set(
+        MessageRecord.objects.filter(message_id__in=sent).values_list("message_id", flat=True)
+    ) != set(sent):
+        return False
+    handled = defaultdict(set)
+    for group, message_id in InboxEntry.objects.filter(message_id__in=sent).values_list(
+        "group", "message_id"
+    ):
+        handled[message_id].add(group)
+    return all(set(followers(t)) <= handled[m] for m, t in sent.items())
+
+
+def kafka_records_spanning(logged) -> dict[tuple[str, int, int], tuple]:
+    """Every record on Kafka from the first to the last offset of `logged`, per partition:
+    (topic, partition, offset) -> (message id, correlation id), as read by a plain consumer."""
+    span: dict[TopicPartition, list[int]] = {}
+    for topic, partition, offset in logged.values_list("topic", "partition", "offset"):
+        low, high = span.get(TopicPartition(topic, partition), [offset, offset])
+        span[TopicPartition(topic, partition)] = [min(low, offset), max(high, offset)]
+    consumer = reader()
+    consumer.assign(list(span))
+    for tp, (low, _) in span.items():
+        consumer.seek(tp, low)
+    found, deadline = {}, time.monotonic() + 20
+    try:
+        while any(consumer.position(tp) <= high for tp, (_, high) in span.items()):
+            assert time.monotonic() < deadline, "Kafka did not return the logged offsets"
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for r in records:
+                    if r.offset <= span[tp][1]:
+                        headers = {k: v.decode() for k, v in r.headers}
+                        found[(r.topic, r.partition, r.offset)] = (
+                            _uuid(headers.get("ce_id")),
+                            _uuid(headers.get("ce_correlationid")),
+                        )
+    finally:
+        consumer.close()
+    return found
+
+
+def _uuid(value):
+    return uuid.UUID(value) if value else None
