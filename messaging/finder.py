@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import Count, Max, Min, Q
 
 from .models import MessageRecord
-from .search import search_filter
+from .search import customer_correlations, search_filter
 
 LIMIT = 50
 
@@ -29,11 +29,16 @@ class ConversationSummary:
 
 def find_conversations(term: str) -> list[ConversationSummary]:
     """Conversations any message of which matches `term` (an id, a reference, an email)."""
-    condition = search_filter(term)
-    if condition is None:
+    term = term.strip()
+    if "@" in term:
+        # The customer's facts carry the correlation ids: no need to go back to the log.
+        matches = customer_correlations(term)
+    elif condition := search_filter(term):
+        matches = MessageRecord.objects.filter(condition)
+    else:
         return []
     correlation_ids = (
-        MessageRecord.objects.filter(condition, correlation_id__isnull=False)
+        matches.filter(correlation_id__isnull=False)
         .order_by()
         .values_list("correlation_id", flat=True)
         .distinct()[:LIMIT]

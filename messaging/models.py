@@ -60,8 +60,16 @@ class InboxEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "message_id"], name="inbox_once_per_group"),
         ]
-        # The message log shows every group's outcome for a page of message ids.
-        indexes = [models.Index(fields=["message_id"], name="inbox_message_idx")]
+        indexes = [
+            # The message log shows every group's outcome for a page of message ids,
+            models.Index(fields=["message_id"], name="inbox_message_idx"),
+            # and filters the few messages that were delivered more than once.
+            models.Index(
+                fields=["message_id"],
+                name="inbox_duplicates_idx",
+                condition=models.Q(duplicates__gt=0),
+            ),
+        ]
         verbose_name_plural = "inbox entries"
 
     def __str__(self) -> str:

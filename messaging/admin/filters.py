@@ -1,11 +1,14 @@
 """The message log's filters. Their choices come from the contracts, not from the table:
 Django's default field filter runs SELECT DISTINCT over every row on every page."""
 
+from datetime import timedelta
+
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from ..contracts import all_message_classes
-from ..models import DeadLetter, HandlingFailure, InboxEntry
+from ..models import DeadLetter, HandlingFailure, InboxEntry, MessageRecord
 from ..outcomes import followers
 from ..registry import groups
 from ..topics import contract_topics
@@ -93,24 +96,44 @@ class PublishedFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _set_aside() -> Exists:
-    return Exists(
-        DeadLetter.objects.filter(
-            topic=OuterRef("topic"), partition=OuterRef("partition"), offset=OuterRef("offset")
+# The outcome filters start from the small tables (dead letters, failures, duplicates) and
+# look records up by index, so their cost follows the number of problems, not of messages.
+
+
+def _set_aside() -> Q:
+    records = DeadLetter.objects.annotate(
+        record=Subquery(
+            MessageRecord.objects.filter(
+                topic=OuterRef("topic"), partition=OuterRef("partition"), offset=OuterRef("offset")
+            ).values("pk")[:1]
         )
     )
+    return Q(pk__in=records.values("record"))
 
 
-def _failed_attempts() -> Exists:
-    return Exists(HandlingFailure.objects.filter(message_id=OuterRef("message_id")))
+def _failed_attempts() -> Q:
+    return Q(message_id__in=HandlingFailure.objects.values("message_id"))
 
 
-def _duplicates() -> Exists:
-    return Exists(InboxEntry.objects.filter(message_id=OuterRef("message_id"), duplicates__gt=0))
+def _problem() -> Q:
+    failed = MessageRecord.objects.filter(_failed_attempts()).values("pk")
+    set_aside = MessageRecord.objects.filter(_set_aside()).values("pk")
+    return Q(pk__in=failed.union(set_aside))
+
+
+def _duplicates() -> Q:
+    return Q(message_id__in=InboxEntry.objects.filter(duplicates__gt=0).values("message_id"))
+
+
+WAITING_WINDOW = timedelta(days=1)
 
 
 def _waiting() -> Q:
-    """A group that follows the message's type has neither handled nor set it aside."""
+    """A group that follows the message's type has neither handled nor set it aside.
+
+    Only recent messages: absence cannot be looked up by index, so this scans, and a
+    message waits only while its group lags (the operations page shows a stopped group).
+    """
     waiting = Q(pk__in=[])
     for message in all_message_classes():
         for group in followers(message.type_name()):
@@ -125,18 +148,18 @@ def _waiting() -> Q:
                 )
             )
             waiting |= Q(type=message.type_name()) & ~done
-    return waiting
+    return Q(time__gte=timezone.now() - WAITING_WINDOW) & waiting
 
 
 class OutcomeFilter(admin.SimpleListFilter):
     title = "outcome"
     parameter_name = "outcome"
     OUTCOMES = {
-        "problem": ("something went wrong", lambda: _set_aside() | _failed_attempts()),
+        "problem": ("something went wrong", _problem),
         "set_aside": ("set aside by a group", _set_aside),
         "failed": ("failed attempts", _failed_attempts),
         "duplicate": ("duplicate skipped", _duplicates),
-        "waiting": ("waiting for a group", _waiting),
+        "waiting": ("waiting for a group (last 24 h)", _waiting),
     }
 
     def lookups(self, request, model_admin):
