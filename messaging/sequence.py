@@ -31,6 +31,11 @@ class Tip:
     group: str
     x: int
     status: str
+    failures: int = 0  # failed attempts, also before a success
+
+    @property
+    def retried(self) -> bool:
+        return self.status == Status.HANDLED and self.failures > 0
 
     @property
     def failed(self) -> bool:
@@ -66,7 +71,10 @@ class Arrow:
 
     @property
     def lines(self) -> tuple[Tip, ...]:
-        return tuple(t for t in self.tips if t.x != self.x)
+        """Tips on other lifelines, farthest first: lines to nearer groups, drawn later,
+        stay visible over the longer ones that share their start."""
+        others = [t for t in self.tips if t.x != self.x]
+        return tuple(sorted(others, key=lambda t: -abs(t.x - self.x)))
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ def _tips(step: Step, x: dict[str, int]) -> tuple[Tip, ...]:
     if step.kind == "command":
         # Its one owner handles it; an outcome row exists even while it waits.
         owner = next((o for o in step.outcomes if o.group == step.source), None)
-        status = owner.status if owner else Status.WAITING
-        return (Tip(step.source, x[step.source], status),)
-    return tuple(Tip(o.group, x[o.group], o.status) for o in step.outcomes)
+        if owner is None:
+            return (Tip(step.source, x[step.source], Status.WAITING),)
+        return (Tip(owner.group, x[owner.group], owner.status, len(owner.failures)),)
+    return tuple(Tip(o.group, x[o.group], o.status, len(o.failures)) for o in step.outcomes)

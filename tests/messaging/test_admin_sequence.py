@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from messaging.conversation import ORIGIN, build_conversation
+from messaging.models import HandlingFailure
 from messaging.outcomes import MessageTraces, Status
 from messaging.sequence import LANE, LEFT, ROW, TOP, sequence_diagram
 from tests.messaging.test_admin_helpers import handled, logged
@@ -128,3 +129,31 @@ def test_a_message_its_own_app_handles_loops_back_to_its_lifeline():
 
     assert [t.group for t in arrow.loops] == ["shop"]
     assert "shop" not in [t.group for t in arrow.lines]
+
+
+def test_a_group_that_succeeded_after_failing_is_marked_as_retried():
+    place = message("shop.PlaceOrder", 0)
+    failure = HandlingFailure(
+        group="shop",
+        message_id=place.message_id,
+        attempt=1,
+        error="boom",
+        started_at=place.time,
+        failed_at=place.time,
+    )
+    inbox = {place.message_id: [handled(place, "shop", save=False)]}
+    traces = MessageTraces(inbox=inbox, dead_letters={}, failures={place.message_id: [failure]})
+    steps = build_conversation(CORRELATION, [place], [], traces).steps
+
+    [tip] = sequence_diagram(steps).arrows[0].tips
+
+    assert (tip.status, tip.failures, tip.retried, tip.failed) == (Status.HANDLED, 1, True, False)
+
+
+def test_lines_to_nearer_groups_are_drawn_last_so_they_stay_visible():
+    place = message("shop.PlaceOrder", 0)
+    placed = message("shop.OrderPlaced", 10, cause=place)
+
+    arrow = diagram([place, placed]).arrows[1]
+
+    assert [t.group for t in arrow.lines] == ["sales", "notifications", "warehouse"]
