@@ -54,7 +54,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
                     "kind_badge",
                     "type",
                     "source",
-                    "time",
+                    "when",
                     "key",
                     "message_id",
                     "correlation_id",
@@ -68,6 +68,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
         ("Payload", {"fields": ["pretty_payload", "raw_value"]}),
     ]
     readonly_fields = [
+        "when",
         "conversation_page",
         "kind_badge",
         "cause",
@@ -93,6 +94,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
         return format_html(
             '<span title="{}">{}</span>',
             record.time.isoformat(),
+            # Milliseconds tell the order of a conversation's steps; the year rarely matters.
             record.time.strftime("%m-%d %H:%M:%S.%f")[:-3],
         )
 
