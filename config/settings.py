@@ -148,11 +148,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": "notifications"},
     "warehouse.*": {"queue": "warehouse"},
+    # The platform's own work runs beside the audit group; a retry of a parked record is
+    # sent to the queue of the group it belongs to (messaging.parking).
+    "messaging.*": {"queue": "audit"},
 }
 CELERY_BEAT_SCHEDULE = {
     # Safety nets for delayed tasks lost with a worker or Redis restart.
     "notifications-deliver-stuck": {"task": "notifications.deliver_stuck", "schedule": 30.0},
     "warehouse-ship-due": {"task": "warehouse.ship_due", "schedule": 10.0},
+    "messaging-retry-due": {"task": "messaging.retry_due", "schedule": 10.0},
+    "messaging-publish-dead-letters": {"task": "messaging.publish_dead_letters", "schedule": 60.0},
 }
 
 # How long the warehouse packs an order before it ships: the window in which a customer's

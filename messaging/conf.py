@@ -21,9 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_MAX_POLL_INTERVAL_MS": 60000,
     "CONSUMER_POLL_TIMEOUT_MS": 250,
     "CONSUMER_MAX_RECORDS": 200,
-    # A handler that raises is tried this many times in place, then set aside.
-    "HANDLER_ATTEMPTS": 3,
-    "HANDLER_RETRY_BACKOFF_SECONDS": 0.2,
+    # A handler that raises is tried this many times in all (the first by the consumer,
+    # then by Celery with exponential backoff), then dead-lettered (messaging.parking).
+    "HANDLER_ATTEMPTS": 5,
+    "RETRY_BACKOFF_SECONDS": 1.0,
+    "RETRY_BACKOFF_MAX_SECONDS": 60.0,
 }
 
 

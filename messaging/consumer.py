@@ -12,8 +12,8 @@ from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 from kafka.errors import KafkaError
 
-from . import conf
-from .handling import RawRecord, handle_record
+from . import conf, parking
+from .handling import RawRecord
 from .kafka import consumer as kafka_consumer
 from .registry import ConsumerGroup
 
@@ -75,6 +75,7 @@ class ConsumerLoop:
             raw = [RawRecord.from_consumer_record(r) for r in records]
             if self.group.process_records is not None:
                 self.group.process_records(raw)
-            else:
-                for record in raw:
-                    handle_record(self.group, record)
+                continue
+            parked = parking.parked_keys(self.group.name, {parking.key_of(r) for r in raw})
+            for record in raw:
+                parking.handle_or_park(self.group, record, parked)

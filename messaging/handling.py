@@ -6,7 +6,6 @@ redelivered record finds its inbox row and has no second effect.
 """
 
 import logging
-import time
 import traceback
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,7 +15,6 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
 
-from . import conf
 from .contracts import UnknownMessageType, message_class
 from .failures import record_failure
 from .logcontext import message_context
@@ -58,69 +56,60 @@ class RawRecord:
         )
 
 
-def handle_record(group: ConsumerGroup, record: RawRecord) -> Outcome:
+def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) -> Outcome:
+    """Handle one record once. Raises HandlerFailed when the handler raises."""
     coordinates = KafkaCoordinates(record.topic, record.partition, record.offset)
     try:
         metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord as exc:
-        return _set_aside(group, record, DeadLetter.Reason.MALFORMED, str(exc))
+        return set_aside(group, record, DeadLetter.Reason.MALFORMED, str(exc))
     delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
     try:
         contract = message_class(metadata.type)
     except UnknownMessageType as exc:
-        return _set_aside(group, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), delivery)
+        return set_aside(group, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), delivery)
     handlers = group.handlers_for(delivery)
     if not handlers:
         return Outcome.IGNORED
     try:
         message = contract.model_validate(data)
     except ValidationError as exc:
-        return _set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
+        return set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
 
     with message_context(metadata, group.name):
-        return _handle_with_retries(group, record, delivery, message, handlers)
+        return _attempt(group, delivery, message, handlers, attempt)
 
 
-def _handle_with_retries(group, record, delivery, message, handlers) -> Outcome:
+class HandlerFailed(Exception):
+    """A handler raised; nothing it did was kept. The caller parks the record for a retry."""
+
+    def __init__(self, error: str, trace: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.trace = trace
+
+
+def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
     metadata = delivery.metadata
-    attempts = conf.get("HANDLER_ATTEMPTS")
-    for attempt in range(1, attempts + 1):
-        started_at = timezone.now()
-        try:
-            return _handle_once(group, delivery, message, handlers)
-        # Any exception from a handler is a failed attempt: retried, then set aside,
-        # so one broken message never stops the group.
-        except Exception as exc:
-            error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
-            record_failure(
-                group.name,
-                metadata,
-                attempt=attempt,
-                started_at=started_at,
-                error=error,
-                trace=trace,
-            )
-            logger.warning(
-                "%s failed to handle %s %s (attempt %d of %d): %s",
-                group.name,
-                metadata.type,
-                metadata.message_id,
-                attempt,
-                attempts,
-                exc,
-            )
-            if attempt == attempts:
-                return _set_aside(
-                    group,
-                    record,
-                    DeadLetter.Reason.HANDLER_FAILED,
-                    error,
-                    delivery,
-                    attempts=attempts,
-                    trace=trace,
-                )
-            time.sleep(conf.get("HANDLER_RETRY_BACKOFF_SECONDS") * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
+    started_at = timezone.now()
+    try:
+        return _handle_once(group, delivery, message, handlers)
+    # Any exception from a handler is a failed attempt: recorded, then retried later
+    # (messaging.parking), so one broken message never stops the group.
+    except Exception as exc:
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        record_failure(
+            group.name, metadata, attempt=attempt, started_at=started_at, error=error, trace=trace
+        )
+        logger.warning(
+            "%s failed to handle %s %s (attempt %d): %s",
+            group.name,
+            metadata.type,
+            metadata.message_id,
+            attempt,
+            error,
+        )
+        raise HandlerFailed(error, trace) from exc
 
 
 def _handle_once(group, delivery, message, handlers) -> Outcome:
@@ -154,7 +143,7 @@ def _handle_once(group, delivery, message, handlers) -> Outcome:
     return Outcome.HANDLED
 
 
-def _set_aside(
+def set_aside(
     group: ConsumerGroup,
     record: RawRecord,
     reason: DeadLetter.Reason,
@@ -174,6 +163,8 @@ def _set_aside(
         error,
     )
     metadata = delivery.metadata if delivery else None
+    # Copied to the group's dead-letter topic once this commits (messaging.deadletters).
+    transaction.on_commit(_publish_dead_letters_soon)
     DeadLetter.objects.get_or_create(
         group=group.name,
         topic=record.topic,
@@ -193,3 +184,9 @@ def _set_aside(
         },
     )
     return Outcome.DEAD_LETTERED
+
+
+def _publish_dead_letters_soon() -> None:
+    from .tasks import publish_dead_letters
+
+    publish_dead_letters.delay()

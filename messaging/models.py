@@ -150,6 +150,18 @@ class DeadLetter(models.Model):
     traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the copy on the group's dead-letter topic was written (None: not yet).
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RETRIED = "retried", "Retried and handled"
+        SKIPPED = "skipped", "Skipped"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -228,3 +240,43 @@ class ReplayCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.replay}: {self.topic}[{self.partition}] from {self.next_offset}"
+
+
+class ParkedRecord(models.Model):
+    """A record held back for its consumer group: a failed one waiting for its next try,
+    or a later one of the same key waiting behind it, so that none overtakes another.
+
+    The first row of a (group, key), by id, is the one being retried.
+    """
+
+    group = models.CharField(max_length=100)
+    key = models.CharField(max_length=200)
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    # The record exactly as read, so a retry hands the handler the very same bytes.
+    raw_key = models.BinaryField(null=True)
+    raw_value = models.BinaryField(null=True)
+    raw_headers = models.JSONField(default=list)  # [[name, base64 value], ...]
+    message_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=200, blank=True)
+    correlation_id = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    parked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "topic", "partition", "offset"], name="parked_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["group", "key", "id"], name="parked_queue_idx"),
+            models.Index(fields=["next_attempt_at"], name="parked_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.key} {self.topic}[{self.partition}]@{self.offset}"

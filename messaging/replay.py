@@ -18,7 +18,7 @@ from django.db import transaction
 from kafka import TopicPartition
 
 from .contracts import all_message_classes
-from .handling import Outcome, RawRecord, handle_record
+from .handling import HandlerFailed, Outcome, RawRecord, handle_record
 from .kafka import end_offsets, reader
 from .models import InboxEntry, ReplayCheckpoint
 from .registry import ConsumerGroup, group, projections
@@ -213,7 +213,11 @@ def _replay_one(plan: ReplayPlan, record: RawRecord, dry_run: bool) -> tuple[str
             group=plan.group.name, message_id=metadata.message_id
         ).exists()
         return metadata.type, "would skip (in inbox)" if seen else "would handle"
-    return metadata.type, handle_record(plan.group, record)
+    try:
+        return metadata.type, handle_record(plan.group, record)
+    except HandlerFailed as failure:
+        logger.warning("replay: %s failed on %s: %s", plan.group.name, metadata.type, failure)
+        return metadata.type, "failed"
 
 
 def _checkpoint(plan: ReplayPlan, tp: TopicPartition, next_offset: int) -> None:

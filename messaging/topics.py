@@ -16,13 +16,21 @@ def contract_topics() -> list[str]:
     return sorted({message.topic for message in all_message_classes()})
 
 
+def dead_letter_topics() -> list[str]:
+    from .deadletters import topic_for
+    from .registry import groups
+
+    return sorted(topic_for(name) for name, g in groups().items() if g.process_records is None)
+
+
 def create_topics(partitions: int | None = None) -> list[str]:
     """Create missing topics; existing ones are left as they are. Returns those created."""
     partitions = partitions or conf.get("TOPIC_PARTITIONS")
     replication = conf.get("TOPIC_REPLICATION_FACTOR")
     client = admin()
     try:
-        missing = [t for t in contract_topics() if t not in set(client.list_topics())]
+        existing = set(client.list_topics())
+        missing = [t for t in contract_topics() + dead_letter_topics() if t not in existing]
         for topic in missing:
             try:
                 client.create_topics([NewTopic(topic, partitions, replication)])

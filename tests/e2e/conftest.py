@@ -49,7 +49,7 @@ def shop_processes(django_db_setup, tmp_path_factory):
             "--pool=threads",
             "--concurrency=4",
             "-Q",
-            "celery,notifications,warehouse",
+            "celery,shop,warehouse,notifications,sales,audit",
             "-l",
             "info",
             "--consumers=" + ",".join(sorted(groups())),

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from messaging import registry
-from messaging.handling import Outcome, handle_record
-from messaging.models import DeadLetter, InboxEntry, OutboxMessage
+from messaging.handling import HandlerFailed, Outcome, handle_record
+from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage
 from shop.contracts import OrderPlaced
 from tests.factories import order_placed, product, raw_record, record_of
 from warehouse.models import Reservation, Stock
@@ -99,8 +99,7 @@ def test_a_record_that_breaks_its_contract_is_set_aside(warehouse):
     assert letter.type == OrderPlaced.type_name()
 
 
-def test_a_failing_handler_is_retried_then_set_aside_without_effects(monkeypatch, settings):
-    settings.MESSAGING = {**settings.MESSAGING, "HANDLER_RETRY_BACKOFF_SECONDS": 0}
+def test_a_failing_handler_raises_and_leaves_no_effects_but_a_failure_row():
     calls = []
 
     def explode(event, metadata):
@@ -111,17 +110,16 @@ def test_a_failing_handler_is_retried_then_set_aside_without_effects(monkeypatch
     registry._add(group, OrderPlaced, [_reserve_then(explode)])
     product("MUG-001")
 
-    outcome = handle_record(group, record_of(order_placed(("MUG-001", 1))))
+    with pytest.raises(HandlerFailed, match="disk on fire") as failed:
+        handle_record(group, record_of(order_placed(("MUG-001", 1))))
 
-    assert outcome == Outcome.DEAD_LETTERED
-    assert len(calls) == 3
-    letter = DeadLetter.objects.get()
-    assert (letter.reason, letter.attempts) == (DeadLetter.Reason.HANDLER_FAILED, 3)
-    assert "disk on fire" in letter.error and "RuntimeError" in letter.traceback
-    # Everything the handler did was rolled back with it.
+    assert len(calls) == 1
+    assert "RuntimeError" in failed.value.trace
+    # Everything the handler did was rolled back with it; the attempt itself is on record.
     assert Stock.objects.get(sku="MUG-001").reserved == 0
     assert not OutboxMessage.objects.exists()
     assert not InboxEntry.objects.exists()
+    assert HandlingFailure.objects.get().attempt == 1
 
 
 def _reserve_then(fail):

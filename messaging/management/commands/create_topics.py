@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from messaging.topics import contract_topics, create_topics
+from messaging.topics import contract_topics, create_topics, dead_letter_topics
 
 
 class Command(BaseCommand):
@@ -11,6 +11,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, partitions: int | None = None, **options) -> None:
         created = create_topics(partitions)
-        for topic in contract_topics():
+        for topic in contract_topics() + dead_letter_topics():
             state = "created" if topic in created else "exists"
             self.stdout.write(f"{topic:<28} {state}")

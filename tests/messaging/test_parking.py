@@ -1,0 +1,149 @@
+"""Retries that keep one aggregate's messages in order, against a real PostgreSQL."""
+
+import pytest
+from django.utils import timezone
+
+from messaging import parking, registry
+from messaging.handling import Outcome
+from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
+from shop.contracts import OrderCancelled, OrderRejected
+from tests.factories import order_placed, record_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def flaky(monkeypatch, settings):
+    """A registered group whose handler emits a message, then fails while `failing` says so."""
+    settings.MESSAGING = {**settings.MESSAGING, "HANDLER_ATTEMPTS": 3}
+    state = {"failing": True, "handled": []}
+
+    def handler(message, metadata):
+        from messaging import outbox
+
+        outbox.send(OrderRejected(order_id=message.order_id, reason="x"), caused_by=metadata)
+        if state["failing"]:
+            raise RuntimeError("carrier API down")
+        state["handled"].append(type(message).__name__)
+
+    group = registry.ConsumerGroup(
+        "flaky",
+        handlers={
+            "shop.OrderPlaced": [handler],
+            "shop.OrderCancelled": [handler],
+        },
+    )
+    monkeypatch.setitem(registry._GROUPS, "flaky", group)
+    return group, state
+
+
+def consume(group, *records):
+    """What the consumer loop does with one batch."""
+    keys = {parking.key_of(r) for r in records}
+    parked = parking.parked_keys(group.name, keys)
+    return [parking.handle_or_park(group, r, parked) for r in records]
+
+
+def retry_now(key: str) -> None:
+    """What the scheduled Celery task does, once its countdown is over."""
+    ParkedRecord.objects.update(next_attempt_at=timezone.now())
+    parking.retry("flaky", key)
+
+
+def test_a_failed_record_is_parked_and_its_key_waits_while_others_go_on(
+    flaky, django_capture_on_commit_callbacks
+):
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    other = order_placed(("MUG-001", 1))
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        first = consume(group, record_of(placed, offset=0))
+    state["failing"] = False
+    rest = consume(group, record_of(cancelled, offset=1), record_of(other, offset=2))
+
+    assert first == [parking.PARKED]
+    assert rest == [parking.PARKED, Outcome.HANDLED]  # the cancellation waits; others go on
+    assert len(scheduled) == 1  # one retry task for the key
+    head, behind = ParkedRecord.objects.order_by("id")
+    assert (head.offset, head.attempts, head.last_error) == (0, 1, "RuntimeError: carrier API down")
+    assert head.next_attempt_at > timezone.now()
+    assert (behind.offset, behind.attempts, behind.next_attempt_at) == (1, 0, None)
+
+
+def test_a_retry_that_succeeds_hands_on_what_waited_in_order(flaky):
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+    state["failing"] = False
+
+    retry_now(str(placed.order_id))
+
+    assert state["handled"] == ["OrderPlaced", "OrderCancelled"]
+    assert not ParkedRecord.objects.exists()
+    assert InboxEntry.objects.filter(group="flaky").count() == 2
+    # Each failed attempt emitted a message that was rolled back; only the handled ones stay.
+    assert OutboxMessage.objects.filter(type="shop.OrderRejected").count() == 2
+    assert list(HandlingFailure.objects.values_list("attempt", flat=True)) == [1]
+
+
+def test_a_record_that_keeps_failing_is_dead_lettered_and_the_queue_moves_on(flaky):
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+
+    retry_now(str(placed.order_id))  # attempt 2
+    retry_now(str(placed.order_id))  # attempt 3: the last; then the cancellation's turn
+    state["failing"] = False
+    retry_now(str(placed.order_id))
+
+    letter = DeadLetter.objects.get()
+    assert (letter.reason, letter.attempts, letter.offset) == ("handler_failed", 3, 0)
+    assert letter.error == "RuntimeError: carrier API down" and "RuntimeError" in letter.traceback
+    # The cancellation was tried straight after the dead letter, while still failing.
+    assert list(HandlingFailure.objects.order_by("id").values_list("type", "attempt")) == [
+        ("shop.OrderPlaced", 1),
+        ("shop.OrderPlaced", 2),
+        ("shop.OrderPlaced", 3),
+        ("shop.OrderCancelled", 1),
+    ]
+    assert state["handled"] == ["OrderCancelled"]
+    assert not ParkedRecord.objects.exists()
+
+
+def test_an_early_retry_does_nothing(flaky):
+    group, _ = flaky
+    placed = order_placed(("MUG-001", 1))
+    consume(group, record_of(placed, offset=0))
+
+    parking.retry("flaky", str(placed.order_id))  # the countdown has not run out
+
+    assert ParkedRecord.objects.get().attempts == 1
+
+
+def test_a_record_whose_queue_was_drained_meanwhile_is_handled_at_once(flaky):
+    group, state = flaky
+    state["failing"] = False
+    placed = order_placed(("MUG-001", 1))
+    stale = {str(placed.order_id)}  # the batch saw the key parked, but the retry has finished
+
+    outcome = parking.handle_or_park(group, record_of(placed), stale)
+
+    assert outcome == Outcome.HANDLED
+    assert not ParkedRecord.objects.exists()
+
+
+def test_the_sweep_reschedules_retries_whose_task_was_lost(
+    flaky, django_capture_on_commit_callbacks
+):
+    group, _ = flaky
+    consume(group, record_of(order_placed(("MUG-001", 1))))
+    ParkedRecord.objects.update(next_attempt_at=timezone.now() - timezone.timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        assert parking.retry_due() == 1
+
+    assert len(scheduled) == 1
