@@ -1,6 +1,6 @@
-"""The operator's view of the platform, read-only: the message log and its tables, one
-conversation on one screen, and the operations page."""
+"""The operator's view of the platform: the message log and its tables (read-only), one
+conversation on one screen, the operations page, and the dead letters' retry and skip."""
 
-from . import conversation, log, operations, tables
+from . import conversation, dead_letters, log, operations, tables
 
-__all__ = ["conversation", "log", "operations", "tables"]
+__all__ = ["conversation", "dead_letters", "log", "operations", "tables"]

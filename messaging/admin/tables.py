@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from ..models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage
+from ..models import HandlingFailure, InboxEntry, OutboxMessage
 from ..pagination import EstimatedCountPaginator
 from . import display, filters
 from .readonly import ReadOnlyAdmin
@@ -45,24 +45,6 @@ class InboxEntryAdmin(LogTableAdmin):
     @admin.display(description="took")
     def took(self, entry: InboxEntry) -> str:
         return display.duration(entry.handled_at - entry.started_at)
-
-
-@admin.register(DeadLetter)
-class DeadLetterAdmin(LogTableAdmin):
-    list_display = [
-        "created_at",
-        "group",
-        "reason",
-        "topic",
-        "partition",
-        "offset",
-        "type",
-        "conversation",
-        "attempts",
-        "error",
-    ]
-    list_filter = [filters.GroupFilter, "reason", filters.TopicFilter]
-    search_fields = ["=correlation_id", "=message_id"]
 
 
 @admin.register(HandlingFailure)
