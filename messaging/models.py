@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
 
+from .metadata import Metadata
+
 # The fact that names the customer of a conversation: searching the log by email finds it.
 # The platform knows it by name only (it imports no app).
 CUSTOMER_FACT_TYPE = "shop.OrderPlaced"
@@ -38,6 +40,18 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.message_id}"
+
+    def metadata(self) -> Metadata:
+        return Metadata(
+            message_id=self.message_id,
+            type=self.type,
+            source=self.source,
+            kind=self.kind,
+            time=self.time,
+            key=self.key,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
 
 
 class InboxEntry(models.Model):

@@ -18,7 +18,6 @@ from kafka.errors import KafkaError
 
 from . import conf
 from .kafka import producer as kafka_producer
-from .metadata import Metadata
 from .models import OutboxMessage
 from .outbox import NOTIFY_CHANNEL
 from .wire import encode
@@ -81,7 +80,7 @@ class Relay:
         futures = [
             producer.send(r.topic, key=rec.key, value=rec.value, headers=rec.headers)
             for r in rows
-            for rec in [encode(r.topic, _metadata(r), r.payload)]
+            for rec in [encode(r.topic, r.metadata(), r.payload)]
         ]
         producer.flush()
         for future in futures:
@@ -91,19 +90,6 @@ class Relay:
         )
         self.published += len(rows)
         return len(rows)
-
-
-def _metadata(row: OutboxMessage) -> Metadata:
-    return Metadata(
-        message_id=row.message_id,
-        type=row.type,
-        source=row.source,
-        kind=row.kind,
-        time=row.time,
-        key=row.key,
-        correlation_id=row.correlation_id,
-        causation_id=row.causation_id,
-    )
 
 
 def _listening_connection() -> psycopg.Connection:

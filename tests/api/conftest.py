@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 
 from messaging import registry
 from messaging.handling import Outcome, RawRecord, handle_record
-from messaging.metadata import Metadata
 from messaging.models import OutboxMessage
 from messaging.wire import encode
 
@@ -65,16 +64,6 @@ def place(client, body=ORDER, **headers):
 
 def shop_consumes(row: OutboxMessage) -> Outcome:
     """The shop's consumer group handles an outbox row as the relay would deliver it."""
-    metadata = Metadata(
-        message_id=row.message_id,
-        type=row.type,
-        source=row.source,
-        kind=row.kind,
-        time=row.time,
-        key=row.key,
-        correlation_id=row.correlation_id,
-        causation_id=row.causation_id,
-    )
-    wire = encode(row.topic, metadata, row.payload)
+    wire = encode(row.topic, row.metadata(), row.payload)
     record = RawRecord(wire.topic, 0, 0, wire.key, wire.value, wire.headers)
     return handle_record(registry.group("shop"), record)
