@@ -3,13 +3,14 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
+from .fields import Text
+from .pagination import PageNumberPagination
 
 
 class _ProductSerializer(serializers.Serializer):
@@ -41,9 +42,7 @@ class ProductListApi(APIView):
     pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
-        q = serializers.CharField(
-            required=False, default="", allow_blank=True, help_text="Name, text or SKU."
-        )
+        q = Text(required=False, default="", allow_blank=True, help_text="Name, text or SKU.")
         category = serializers.SlugField(
             required=False, default="", allow_blank=True, help_text="Category slug."
         )
@@ -57,7 +56,8 @@ class ProductListApi(APIView):
         parameters=[FilterSerializer],
         responses={
             200: OutputSerializer(many=True),
-            400: OpenApiResponse(description="Bad filter."),
+            400: OpenApiResponse(description="Bad filter or page number."),
+            404: OpenApiResponse(description="No such page."),
         },
     )
     def get(self, request: Request) -> Response:

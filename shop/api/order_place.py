@@ -7,9 +7,9 @@ different body is refused with 422.
 
 import re
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..contracts import MAX_QUANTITY, Customer, RequestedLine
 from .errors import Unprocessable, contract
+from .fields import ItemList, Text
 from .throttling import ScopedThrottle
 
 MAX_LINES = 50  # as PlaceOrder allows
@@ -29,12 +30,15 @@ PHONE = r"^\+?[0-9 ()-]{6,20}$"
 
 class OrderPlaceApi(APIView):
     permission_classes = [IsAuthenticated]
+    # JSON only: a form cannot carry the nested lines and customer, so the schema must not
+    # offer form encodings that every request would fail in.
+    parser_classes = [JSONParser]
     throttle_classes = [ScopedThrottle]
     throttle_scope = "order_placement"  # rate: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
     class InputSerializer(serializers.Serializer):
         class LineSerializer(serializers.Serializer):
-            sku = serializers.CharField(max_length=40)
+            sku = Text(max_length=40)
             quantity = serializers.IntegerField(
                 min_value=1,
                 max_value=MAX_QUANTITY,
@@ -47,9 +51,10 @@ class OrderPlaceApi(APIView):
 
             class Meta:
                 ref_name = "OrderPlaceLine"
+                list_serializer_class = ItemList
 
         class CustomerSerializer(serializers.Serializer):
-            name = serializers.CharField(max_length=100)
+            name = Text(max_length=100)
             email = serializers.EmailField(max_length=254)
             phone = serializers.RegexField(
                 PHONE,
@@ -58,7 +63,7 @@ class OrderPlaceApi(APIView):
                     "invalid": "Enter a phone number: digits, spaces, + ( ) -, 6 to 20."
                 },
             )
-            address = serializers.CharField(max_length=500)
+            address = Text(max_length=500)
 
             class Meta:
                 ref_name = "OrderPlaceCustomer"
@@ -93,7 +98,10 @@ class OrderPlaceApi(APIView):
             return contract(Customer, customer)
 
     class HeadersSerializer(serializers.Serializer):
-        idempotency_key = serializers.CharField(max_length=200, required=False)
+        # A key is opaque: kept as sent, spaces included.
+        idempotency_key = serializers.CharField(
+            min_length=1, max_length=200, trim_whitespace=False, required=False
+        )
 
     class OutputSerializer(serializers.Serializer):
         order_id = serializers.UUIDField()
@@ -113,7 +121,7 @@ class OrderPlaceApi(APIView):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                OpenApiTypes.STR,
+                {"type": "string", "minLength": 1, "maxLength": 200},
                 OpenApiParameter.HEADER,
                 description="Send the same key when retrying: the order is placed once.",
             )

@@ -8,7 +8,6 @@ from uuid import UUID
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +17,9 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import Order
 from .errors import Conflict
+from .fields import Text
 from .order_place import OrderPlaceApi
+from .pagination import CursorPagination
 
 STATUSES = [selectors.REQUESTED, selectors.REJECTED, *Order.Status.values]
 
@@ -53,7 +54,9 @@ class OrderListApi(APIView):
         summary="Your orders, newest first",
         responses={
             200: OutputSerializer(many=True),
+            400: OpenApiResponse(description="page_size is not a whole number from 1 to 100."),
             401: OpenApiResponse(description="Not signed in."),
+            404: OpenApiResponse(description="No such page: the cursor is not one we gave."),
         },
     )
     def get(self, request: Request) -> Response:
@@ -67,9 +70,9 @@ class OrderListApi(APIView):
 class OrdersApi(APIView):
     # /api/orders/ holds two operations, each its own class: GET lists, POST places. A
     # request is handed to its operation's view, with that view's own permissions, throttle
-    # and serializers; `get`, `post` and `pagination_class` are repeated here only so that
-    # the OpenAPI schema and OPTIONS describe both. (A comment, not a docstring: the schema
-    # would show a docstring to API users.)
+    # and serializers; `get`, `post`, `pagination_class` and `parser_classes` are repeated here
+    # only so that the OpenAPI schema and OPTIONS describe both. (A comment, not a docstring:
+    # the schema would show a docstring to API users.)
 
     permission_classes = [IsAuthenticated]
     operations = {
@@ -80,6 +83,7 @@ class OrdersApi(APIView):
     get = OrderListApi.get
     post = OrderPlaceApi.post
     pagination_class = OrderListApi.pagination_class
+    parser_classes = OrderPlaceApi.parser_classes
 
     def dispatch(self, request, *args, **kwargs):
         operation = self.operations.get(request.method)
@@ -156,7 +160,7 @@ class OrderCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=200, required=False)
+        reason = Text(max_length=200, required=False)
 
         class Meta:
             ref_name = "OrderCancelInput"

@@ -1,0 +1,55 @@
+"""Fields whose OpenAPI schema says what they refuse, so that clients (and fuzzers) can trust it.
+
+DRF checks more than drf-spectacular writes down: a CharField refuses a NUL character and,
+once it has trimmed the spaces, a blank; a list of nested items refuses too few or too many.
+Left out, the schema promises that such input is accepted.
+"""
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import serializers
+
+# JSON Schema patterns match anywhere unless anchored: hence ^...$ around the whole value.
+NO_NUL = r"^[^\x00]*$"
+NO_NUL_NOT_EMPTY = r"^[^\x00]+$"
+NO_NUL_NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides spaces
+
+
+class Text(serializers.CharField):
+    """DRF's CharField; its schema has a pattern for what DRF refuses."""
+
+
+class ItemList(serializers.ListSerializer):
+    """DRF's list of nested serializers; set as `Meta.list_serializer_class` of the item."""
+
+
+# Extensions register themselves by being defined: this module is imported by the
+# serializers that use its fields, so before any schema is generated.
+
+
+class _TextSchema(OpenApiSerializerFieldExtension):
+    target_class = Text
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field: Text = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if field.allow_blank:
+            schema["pattern"] = NO_NUL
+        else:
+            schema["pattern"] = NO_NUL_NOT_BLANK if field.trim_whitespace else NO_NUL_NOT_EMPTY
+        return schema
+
+
+class _ItemListSchema(OpenApiSerializerFieldExtension):
+    target_class = ItemList
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        items: ItemList = self.target
+        schema = auto_schema._map_serializer_field(items, direction, bypass_extensions=True)
+        fewest = max(items.min_length or 0, 0 if items.allow_empty else 1)
+        if fewest:
+            schema["minItems"] = fewest
+        if items.max_length is not None:
+            schema["maxItems"] = items.max_length
+        return schema
