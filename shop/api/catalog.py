@@ -85,7 +85,8 @@ class ProductDetailApi(APIView):
         responses={200: OutputSerializer, 404: OpenApiResponse(description="Not for sale.")},
     )
     def get(self, request: Request, sku: str) -> Response:
-        item = selectors.product_for_sale(sku=sku)
+        # PostgreSQL cannot even compare a text with a NUL character in it: no such product.
+        item = None if "\x00" in sku else selectors.product_for_sale(sku=sku)
         if item is None:
             raise NotFound("No product with this SKU is for sale.")
         return Response(self.OutputSerializer(item).data)

@@ -1,9 +1,11 @@
-"""DRF's paginations, stricter: a page or page size they cannot use is refused (400) instead
+"""DRF's paginations, stricter. A page or page size they cannot use is refused (400) instead
 of quietly answered with something the client did not ask for (the first page, the default
-size).
+size); a cursor someone tampered with is a 404 like any unknown cursor, not a server error.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 
@@ -37,6 +39,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 class CursorPagination(pagination.CursorPagination):
     # An unknown cursor is still DRF's 404.
+
+    def paginate_queryset(self, queryset, request: Request, view=None) -> list | None:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except DjangoValidationError:
+            # DRF checks that a cursor decodes, not that the position inside it fits the
+            # ordering field; the client holds the cursor and may have changed it.
+            raise NotFound(self.invalid_cursor_message) from None
 
     def get_page_size(self, request: Request) -> int:
         if self.page_size_query_param is None:

@@ -2,6 +2,7 @@
 schema that promised what the API then refused (which misleads every client built from it).
 """
 
+import base64
 import re
 
 import pytest
@@ -125,6 +126,22 @@ def test_a_page_past_the_last_is_a_documented_404():
 
     assert response.status_code == 404
     assert "404" in schema()["paths"]["/api/products/"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("position", ["p=garbage", "p=2024-13-45", "p=x%00"])
+def test_a_tampered_cursor_is_a_404_not_a_server_error(api, position):
+    cursor = base64.b64encode(position.encode()).decode()
+
+    response = api.get("/api/orders/", {"cursor": cursor})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor"}
+
+
+def test_a_sku_with_a_nul_character_is_a_404_not_a_server_error():
+    response = APIClient().get("/api/products/MUG%00001/")
+
+    assert response.status_code == 404
 
 
 def test_a_nul_in_the_search_is_a_400():
