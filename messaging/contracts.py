@@ -26,6 +26,9 @@ class Message(BaseModel):
     topic: ClassVar[str]
     # The field whose value is the Kafka key: the aggregate the message is about.
     key_field: ClassVar[str] = "order_id"
+    # "rejection" for a message that refuses a request, "compensation" for a fact that
+    # undoes an earlier one: the message log marks them so a failure path stands out.
+    role: ClassVar[str] = ""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
@@ -71,6 +74,12 @@ def message_class(type_name: str) -> type[Message]:
         return _TYPES[type_name]
     except KeyError:
         raise UnknownMessageType(f"No contract declares the message type {type_name!r}") from None
+
+
+def message_role(type_name: str) -> str:
+    """The role of a message type; "" for an ordinary message or a type nobody declares."""
+    known = _TYPES.get(type_name)
+    return known.role if known else ""
 
 
 def all_message_classes() -> list[type[Message]]:

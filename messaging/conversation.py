@@ -11,26 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from .contracts import message_role
 from .models import MessageRecord, OutboxMessage
 from .outcomes import GroupOutcome, MessageTraces, Status, outcomes_by_message
 
 # Where a conversation starts: a person's request (the storefront's BUY, the admin's
 # "send again") arrives as a command that no message caused.
 ORIGIN = "web"
-
-# Messages that refuse a request, and facts that undo an earlier one. The platform knows
-# them by name only (it imports no app); the log marks them so a failure path stands out.
-REJECTIONS = frozenset(
-    {
-        "shop.OrderRejected",
-        "warehouse.StockUnavailable",
-        "warehouse.DispatchRejected",
-        "warehouse.DispatchCancellationRefused",
-    }
-)
-COMPENSATIONS = frozenset(
-    {"shop.OrderCancelled", "warehouse.StockReleased", "warehouse.DispatchCancelled"}
-)
 
 
 @dataclass
@@ -64,9 +51,7 @@ class Step:
 
     @property
     def role(self) -> str:
-        if self.type in REJECTIONS:
-            return "rejection"
-        return "compensation" if self.type in COMPENSATIONS else ""
+        return message_role(self.type)
 
     @property
     def state(self) -> str:

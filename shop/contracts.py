@@ -82,6 +82,8 @@ class OrderPlaced(ShopEvent):
 class OrderRejected(ShopEvent):
     """PlaceOrder was refused: no order exists (e.g. a product was withdrawn meanwhile)."""
 
+    role = "rejection"
+
     reason: str
 
 
@@ -91,5 +93,7 @@ class OrderConfirmed(ShopEvent):
 
 class OrderCancelled(ShopEvent):
     """A compensating event: the placed order will not be fulfilled, for `reason`."""
+
+    role = "compensation"
 
     reason: str

@@ -67,11 +67,15 @@ class StockReserved(OrderStockEvent):
 class StockUnavailable(OrderStockEvent):
     """Nothing was reserved: these lines are short."""
 
+    role = "rejection"
+
     shortages: Annotated[tuple[Shortage, ...], Field(min_length=1)]
 
 
 class StockReleased(OrderStockEvent):
     """A reservation was given back after the order was cancelled."""
+
+    role = "compensation"
 
     lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1)]
 
@@ -84,17 +88,23 @@ class OrderDispatched(OrderStockEvent):
 class DispatchRejected(OrderStockEvent):
     """DispatchOrder was refused; nothing was shipped."""
 
+    role = "rejection"
+
     reason: str
 
 
 class DispatchCancelled(OrderStockEvent):
     """CancelDispatch was granted: the parcel will not leave."""
 
+    role = "compensation"
+
     reason: str
 
 
 class DispatchCancellationRefused(OrderStockEvent):
     """CancelDispatch came too late: the parcel had already left."""
+
+    role = "rejection"
 
     reason: str
 

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from messaging import registry
-from messaging.contracts import Event, UnknownMessageType, message_class
+from messaging.contracts import Event, UnknownMessageType, message_class, message_role
 from shop.contracts import OrderCancelled, PlaceOrder, ShopEvent
 from warehouse.contracts import StockReserved
 
@@ -56,3 +56,10 @@ def test_every_app_registers_one_consumer_group():
         "warehouse.events",
     ]
     assert "orders" in groups["audit"].subscribed_topics()
+
+
+def test_rejections_and_compensations_are_declared_by_their_owners():
+    assert message_role("shop.OrderCancelled") == "compensation"
+    assert message_role("warehouse.DispatchRejected") == "rejection"
+    assert message_role("shop.OrderPlaced") == ""
+    assert message_role("nobody.Declares") == ""
