@@ -3,6 +3,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health
+from shop import login_limits
+
+# The admin's login counts failures and stops password guessing, as the storefront's does.
+admin.site.login_form = login_limits.AdminLoginForm
+admin.site.login = login_limits.limited(admin.site.login)
 
 urlpatterns = [
     path("health/live/", health.live, name="health-live"),

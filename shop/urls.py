@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import accounts, views
+from . import accounts, login_limits, views
 
 app_name = "shop"
 
@@ -14,6 +14,12 @@ urlpatterns = [
     path("orders/<uuid:order_id>/cancel/", views.cancel, name="cancel"),
     path("account/orders/", accounts.my_orders, name="my-orders"),
     path("account/signup/", accounts.signup, name="signup"),
-    path("account/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "account/login/",
+        login_limits.limited(
+            auth_views.LoginView.as_view(authentication_form=login_limits.LoginForm)
+        ),
+        name="login",
+    ),
     path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

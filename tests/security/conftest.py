@@ -12,6 +12,13 @@ def own_cache_namespace(settings):
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Checking a password costs the hasher's deliberate tenth of a second, and these tests
+    # try hundreds: a fast hasher keeps them at seconds. What is tested is who may log in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def customer(django_user_model):
     return django_user_model.objects.create_user(

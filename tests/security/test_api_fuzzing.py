@@ -106,16 +106,7 @@ def requests_keep_the_connection():
 
 
 @pytest.fixture
-def fast_passwords(settings):
-    # A password check costs the hasher's deliberate tenth of a second, and the fuzzer asks
-    # for a token a hundred times: a fast hasher keeps this test at seconds.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def token(
-    db, settings, fast_passwords, django_user_model, other_customer, requests_keep_the_connection
-) -> str:
+def token(db, settings, django_user_model, other_customer, requests_keep_the_connection) -> str:
     # Fuzzing places many orders a second: the placement limit would answer most of them
     # with 429 and hide what placing does (tests/api/test_throttling.py checks the limit).
     settings.REST_FRAMEWORK = {
