@@ -43,6 +43,7 @@ CONFIG = SchemathesisConfig.from_dict(
             "body.username": {"dictionary": "username", "probability": 0.5},
             "body.password": {"dictionary": "password", "probability": 0.5},
             "body.lines[*].sku": {"dictionary": "for_sale", "probability": 0.8},
+            "path.sku": {"dictionary": "for_sale", "probability": 0.5},
             "path.order_id": {"dictionary": "orders", "probability": 0.6},
         },
     }
