@@ -20,8 +20,9 @@ SESSION_CUSTOMER = "customer"  # the last contact details, to prefill the next B
 
 @require_GET
 def catalog(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    category = request.GET.get("category", "")
+    # PostgreSQL text cannot hold NUL; nothing in the catalog contains one either.
+    query = request.GET.get("q", "").replace("\x00", "").strip()
+    category = request.GET.get("category", "").replace("\x00", "")
     products = list(selectors.products_for_sale(query=query, category=category))
     stock = selectors.availability_by_sku(p.sku for p in products)
     for item in products:

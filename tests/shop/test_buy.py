@@ -122,3 +122,10 @@ def test_an_email_the_contract_refuses_is_explained_too(client):
     assert response.status_code == 400
     assert "Enter an email address with a domain" in response.content.decode()
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_search_with_a_nul_character_is_just_a_search(client):
+    product("MUG-001")
+
+    assert client.get("/?q=%00mug").status_code == 200
+    assert client.get("/?category=%00").status_code == 200
