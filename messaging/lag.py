@@ -39,7 +39,7 @@ def consumer_lag(*, timeout_ms: int = 5000) -> list[PartitionLag]:
                     name,
                     tp.topic,
                     tp.partition,
-                    committed[tp].offset if tp in committed else None,
+                    _offset(committed.get(tp)),
                     ends[tp],
                 )
                 for tp in partitions

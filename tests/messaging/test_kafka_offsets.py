@@ -25,3 +25,16 @@ def test_end_offsets_count_every_record_of_a_multi_record_batch():
 
     consumer.close()
     assert sorted(ends.values()) == [0, 5]
+
+
+def test_a_partition_a_group_never_committed_on_has_no_lag_while_empty():
+    from kafka.structs import OffsetAndMetadata
+
+    from messaging.lag import PartitionLag, _offset
+
+    never = _offset(OffsetAndMetadata(-1, "", -1))
+
+    assert never is None
+    assert PartitionLag("sales", "orders", 0, never, 0).lag == 0
+    assert PartitionLag("sales", "orders", 0, never, 3).lag == 3
+    assert PartitionLag("sales", "orders", 0, _offset(OffsetAndMetadata(2, "", -1)), 3).lag == 1
