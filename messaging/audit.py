@@ -19,6 +19,7 @@ def _message_record(record) -> MessageRecord:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
+        record_timestamp=record.timestamp,
         key=as_text(record.key),
         headers=decode_headers(record.headers),
     )

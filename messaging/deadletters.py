@@ -78,6 +78,7 @@ def redeliver(letter_id: int, *, by: str) -> Outcome | str:
         key=letter.key.encode() or None,
         value=letter.value.encode(),
         headers=[(name, value.encode()) for name, value in letter.headers.items()],
+        timestamp=letter.record_timestamp,
     )
     try:
         with transaction.atomic():

@@ -43,6 +43,10 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    # The record's Kafka timestamp (ms). With topic, partition and offset it identifies the
+    # record even across a broker that lost its topics and hands out offsets again (the
+    # demo's in-memory broker after a restart): a re-read has the same timestamp.
+    timestamp: int = 0
 
     @classmethod
     def from_consumer_record(cls, record) -> "RawRecord":
@@ -53,6 +57,7 @@ class RawRecord:
             record.key,
             record.value,
             list(record.headers or []),
+            record.timestamp or 0,
         )
 
 
@@ -170,6 +175,7 @@ def set_aside(
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
+        record_timestamp=record.timestamp,
         defaults={
             "key": as_text(record.key),
             "headers": decode_headers(record.headers),

@@ -99,6 +99,7 @@ class MessageRecord(models.Model):
     topic = models.CharField(max_length=200)
     partition = models.IntegerField()
     offset = models.BigIntegerField()
+    record_timestamp = models.BigIntegerField(default=0)  # Kafka's, in ms
     key = models.CharField(max_length=200, blank=True)
     message_id = models.UUIDField(null=True, db_index=True)
     type = models.CharField(max_length=200, blank=True)
@@ -116,8 +117,10 @@ class MessageRecord(models.Model):
     class Meta:
         ordering = ["time", "id"]
         constraints = [
+            # Coordinates plus timestamp: see handling.RawRecord.timestamp.
             models.UniqueConstraint(
-                fields=["topic", "partition", "offset"], name="message_record_once"
+                fields=["topic", "partition", "offset", "record_timestamp"],
+                name="message_record_once",
             ),
         ]
         indexes = [
@@ -153,6 +156,7 @@ class DeadLetter(models.Model):
     topic = models.CharField(max_length=200)
     partition = models.IntegerField()
     offset = models.BigIntegerField()
+    record_timestamp = models.BigIntegerField(default=0)  # Kafka's, in ms
     key = models.TextField(blank=True)
     headers = models.JSONField(default=dict)
     value = models.TextField(blank=True)
@@ -181,7 +185,8 @@ class DeadLetter(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["group", "topic", "partition", "offset"], name="dead_letter_once"
+                fields=["group", "topic", "partition", "offset", "record_timestamp"],
+                name="dead_letter_once",
             ),
         ]
         # The message log finds the groups that set a record aside by where it was read.
@@ -268,6 +273,7 @@ class ParkedRecord(models.Model):
     topic = models.CharField(max_length=200)
     partition = models.IntegerField()
     offset = models.BigIntegerField()
+    record_timestamp = models.BigIntegerField(default=0)  # Kafka's, in ms
     # The record exactly as read, so a retry hands the handler the very same bytes.
     raw_key = models.BinaryField(null=True)
     raw_value = models.BinaryField(null=True)
@@ -284,7 +290,8 @@ class ParkedRecord(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["group", "topic", "partition", "offset"], name="parked_once"
+                fields=["group", "topic", "partition", "offset", "record_timestamp"],
+                name="parked_once",
             ),
         ]
         indexes = [

@@ -172,6 +172,7 @@ def _raw(parked: ParkedRecord) -> RawRecord:
         key=bytes(parked.raw_key) if parked.raw_key is not None else None,
         value=bytes(parked.raw_value) if parked.raw_value is not None else None,
         headers=[(n, base64.b64decode(v)) for n, v in parked.raw_headers],
+        timestamp=parked.record_timestamp,
     )
 
 
