@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 
 from .models import MessageRecord
 from .search import customer_correlations, search_filter
@@ -66,7 +66,14 @@ def summaries(correlation_ids: list[UUID]) -> list[ConversationSummary]:
             finished=Max("time"),
             messages=Count("message_id", distinct=True),
             key=Min("key", filter=Q(causation_id=None)),
-            first_type=Min("type", filter=Q(causation_id=None)),
+            # The earliest message nothing caused (a later one may be, say, a CancelOrder).
+            first_type=Subquery(
+                MessageRecord.objects.filter(
+                    correlation_id=OuterRef("correlation_id"), causation_id=None
+                )
+                .order_by("time", "id")
+                .values("type")[:1]
+            ),
         )
     )
     found = [
