@@ -56,6 +56,9 @@ class SalesFiguresApi(APIView):
         },
     )
     def get(self, request: Request) -> Response:
+        # DRF reads a blank query parameter as "not given"; `?days=` is a mistake to say.
+        if request.query_params.get("days") == "":
+            raise serializers.ValidationError({"days": ["Give a whole number from 1 to 365."]})
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         days = filters.validated_data["days"]

@@ -5,7 +5,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from messaging.selectors import conversation_timeline
 
@@ -71,8 +71,11 @@ def _remembered_customer(request: HttpRequest) -> dict:
     return {}
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def buy(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.method == "GET":
+        # The address bar shows this URL after a refused BUY; opening it again is a visit.
+        return redirect("shop:product", slug=slug)
     item = Product.objects.filter(slug=slug).first()
     form = BuyForm(request.POST)
     if item is None or not item.active:

@@ -35,13 +35,25 @@ class DeadLetterAdmin(LogTableAdmin):
         "type",
         "conversation",
         "attempts",
-        "error",
+        "short_error",
         "resolved_by",
     ]
     list_filter = ["status", filters.GroupFilter, "reason", filters.TypeFilter, filters.TopicFilter]
     # Searching the error text is how operators pick "everything that failed the same way".
     search_fields = ["=correlation_id", "=message_id", "error"]
     actions = ["retry", "skip"]
+
+    @admin.display(description="error")
+    def short_error(self, letter: DeadLetter) -> str:
+        # A validation error can run to pages; the letter's own page shows all of it.
+        first = letter.error.splitlines()[0] if letter.error else ""
+        return first if len(first) <= 140 else first[:139] + "…"
+
+    @admin.display(description="error")
+    def short_error(self, letter: DeadLetter) -> str:
+        # A validation error can run to pages; the letter's own page shows all of it.
+        first = letter.error.splitlines()[0] if letter.error else ""
+        return first if len(first) <= 140 else first[:139] + "…"
 
     def has_act_permission(self, request) -> bool:
         return request.user.has_perm("messaging.change_deadletter")

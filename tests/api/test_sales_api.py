@@ -44,3 +44,10 @@ def test_a_bad_period_is_a_400(days):
 
     assert response.status_code == 400
     assert list(response.json()) == ["days"]
+
+
+def test_a_blank_number_of_days_is_refused(client):
+    response = client.get("/api/sales/?days=")
+
+    assert response.status_code == 400
+    assert response.json() == {"days": ["Give a whole number from 1 to 365."]}

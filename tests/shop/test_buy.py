@@ -56,6 +56,7 @@ def test_a_bad_quantity_is_explained_and_nothing_is_sent(client, quantity, messa
 
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert "Please correct 1 field below." in response.content.decode()
     assert not OutboxMessage.objects.exists()
 
 
@@ -100,9 +101,14 @@ def test_buy_needs_a_csrf_token():
     assert not OutboxMessage.objects.exists()
 
 
-def test_buy_is_never_a_get(client):
+def test_opening_the_buy_url_shows_the_product_and_buys_nothing(client):
     product("MUG-001")
-    assert client.get(reverse("shop:buy", args=["mug-001"])).status_code == 405
+
+    response = client.get(reverse("shop:buy", args=["mug-001"]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("shop:product", args=["mug-001"])
+    assert not OutboxMessage.objects.exists()
 
 
 def test_someone_elses_order_page_does_not_exist_for_you(client):
