@@ -49,12 +49,6 @@ class DeadLetterAdmin(LogTableAdmin):
         first = letter.error.splitlines()[0] if letter.error else ""
         return first if len(first) <= 140 else first[:139] + "…"
 
-    @admin.display(description="error")
-    def short_error(self, letter: DeadLetter) -> str:
-        # A validation error can run to pages; the letter's own page shows all of it.
-        first = letter.error.splitlines()[0] if letter.error else ""
-        return first if len(first) <= 140 else first[:139] + "…"
-
     def has_act_permission(self, request) -> bool:
         return request.user.has_perm("messaging.change_deadletter")
 
