@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: venv demo test reset lint chromium
+.PHONY: venv demo test reset lint chromium bench bench-quick
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,14 @@ test: venv chromium
 	@$(VPY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
+
+# The benchmarks against real servers of their own: results in bench-results/ and, for the
+# full run, the table in docs/benchmarks.md. The quick run only keeps the harness working.
+bench: venv
+	$(VPY) -m benchmarks
+
+bench-quick: venv
+	$(VPY) -m benchmarks --quick
 
 reset: venv
 	$(VPY) -m devstack reset

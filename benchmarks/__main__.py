@@ -1,0 +1,42 @@
+"""`python -m benchmarks [--quick]`: run every scenario, write the JSON and the table.
+
+Quick mode (`--quick` or BENCH_QUICK=1) uses tiny sizes to keep the harness working in CI:
+it fails if any order goes unhandled and writes nothing into docs/.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from benchmarks import runner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1"
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    args = parser.parse_args(argv)
+
+    data = runner.run(runner.QUICK if args.quick else runner.FULL)
+
+    from benchmarks import report
+
+    stamp = data["started"].replace(":", "").replace("-", "")
+    name = f"bench-{'quick-' if args.quick else ''}{stamp}.json"
+    report.write_json(args.output / name, data)
+    report.write_json(args.output / "latest.json", data)
+    if not args.quick:
+        report.write_json(ROOT / "docs" / "benchmarks.json", data)
+        report.update_doc(ROOT / "docs" / "benchmarks.md", data)
+    print(report.markdown(data))
+    print(f"\nresults: {args.output / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""One benchmark run: servers, then each scenario in turn, then the report.
+
+The order matters. Requests alone come first (scenario 1 and the monolith), while no relay
+or worker runs to compete for the two cores; their outbox rows are then stamped as
+published and their queued tasks dropped, so they never reach Kafka. The pipeline runs
+next with one worker per consumer group, then kafka-python alone on the pipeline's own
+records, the relay and the replay with every worker stopped, and last the pipeline again
+with two workers per group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .stack import Stack, start_servers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Sizes:
+    web_requests: int  # scenario 1: BUYs, and as many plain inserts
+    web_rounds: int  # ... alternating in this many rounds
+    clients: int  # concurrent browsers
+    monolith_orders: int
+    pipeline_orders: int  # scenario 2 (throughput) and 5 (each worker count)
+    window: int  # orders in flight at most during the throughput runs (pipeline.Window)
+    paced_orders: int  # scenario 2 (latency per hop), sent at half the throughput
+    relay_rounds: int  # scenario 3: the pipeline's messages, this many times each side
+    partitions: int
+    timeout: float  # seconds for a pipeline run to finish
+    quick: bool = False
+
+
+FULL = Sizes(1000, 4, 8, 2000, 2000, 16, 300, 2, 4, 1200)
+QUICK = Sizes(40, 2, 4, 20, 20, 4, 10, 1, 2, 240, quick=True)
+
+
+def run(sizes: Sizes) -> dict:
+    """Run every scenario; the results as `benchmarks.report.results` shapes them."""
+    from .report import timestamp
+
+    started, begin = timestamp(), time.perf_counter()
+    base = Path(tempfile.mkdtemp(prefix="shop-bench-"))
+    stop_servers = start_servers(base / "servers")
+    stack = Stack(log_dir=base / "logs")
+    try:
+        import django
+
+        django.setup()
+        from .scenarios import measure
+
+        rows, extra = measure(stack, sizes, _bar)
+    except BaseException:
+        _keep_logs(base)
+        raise
+    finally:
+        stack.stop()
+        stop_servers()
+    shutil.rmtree(base, ignore_errors=True)
+    from .report import results
+
+    params = asdict(sizes) | {"gunicorn": "2 workers x 4 threads (Procfile web line)"}
+    data = results(
+        rows,
+        params=params,
+        servers=extra.pop("servers"),
+        seconds=time.perf_counter() - begin,
+        started=started,
+    )
+    return data | extra | {"phases": dict(PHASES)}
+
+
+PHASES: dict[str, float] = {}  # seconds per progress bar, to tell where a run's time goes
+
+
+@contextlib.contextmanager
+def _bar(description: str, total: int) -> Iterator[tqdm]:
+    begin = time.perf_counter()
+    with tqdm(total=total, desc=description, unit="", dynamic_ncols=True, leave=True) as bar:
+        yield bar
+    PHASES[description] = round(time.perf_counter() - begin, 1)
+
+
+def _keep_logs(base: Path) -> None:
+    target = ROOT / "bench-results" / "logs"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(base / "logs", target, dirs_exist_ok=True)
+    print(f"benchmark failed; process logs copied to {target}")

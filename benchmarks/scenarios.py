@@ -1,0 +1,273 @@
+"""The five scenarios of a run, in order, each turned into table rows beside its baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+import redis
+from django.conf import settings
+from django.db import connection
+
+from messaging.wire import Record, encode
+
+from . import orders, pipeline, rawkafka, relay, replay, setup, web
+from .report import Row
+from .stack import Stack
+from .stats import summary_ms
+
+PERCENTILES = ("p50", "p95", "p99")
+
+
+def measure(stack: Stack, sizes, bar: Callable) -> tuple[list[Row], dict]:
+    products = setup.prepare(partitions=sizes.partitions)
+    stack.start_web()
+    rows: list[Row] = []
+    extra: dict = {"servers": _server_versions(), "completeness": {}}
+
+    # 1. The BUY against a plain insert, then baseline (a): the monolith. Web server only.
+    with bar("1 BUY vs insert (requests)", 2 * sizes.web_requests) as b:
+        buy, insert = web.buy_against_insert(
+            stack,
+            products,
+            requests=sizes.web_requests,
+            clients=sizes.clients,
+            rounds=sizes.web_rounds,
+            tick=lambda s: b.update(),
+        )
+    rows += _latency_rows(
+        "1 BUY request", buy.latencies(), insert.latencies(), "plain view, one INSERT", {"p99": 1.5}
+    )
+    monoliths = {}
+    for scope in ("whole", "first"):
+        chosen = web.products_for(products, sizes.monolith_orders, seed=5)
+        with bar(f"2a monolith, {scope} conversation (orders)", len(chosen)) as b:
+            monoliths[scope] = web.post_form(
+                stack,
+                chosen,
+                web.monolith_path(scope),
+                clients=sizes.clients,
+                on_sample=lambda s: b.update(),
+            )
+    setup.forget_pending_outbox()
+    setup.purge_task_queues()
+
+    # 2. The pipeline: one worker per consumer group, as in the Procfile.
+    stack.start_relay()
+    stack.start_workers(per_group=1)
+    pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
+    one = _pipeline(stack, products, sizes, bar, "2 pipeline, 1 worker per group")
+    paced = _pipeline(
+        stack,
+        products,
+        sizes,
+        bar,
+        "2 pipeline, paced",
+        count=sizes.paced_orders,
+        rate=one.per_second / 2,
+    )
+    extra["completeness"] |= {
+        "pipeline": {"placed": one.orders, "handled": one.handled},
+        "paced": {"placed": paced.orders, "handled": paced.handled},
+    }
+    stack.stop_workers()
+    stack.stop("relay")
+    pipeline.wait_for_consumers(0)
+
+    whole = monoliths["whole"]
+    rows.append(
+        Row(
+            "2 pipeline throughput",
+            "orders/s, BUY to last reaction",
+            one.per_second,
+            whole.per_second,
+            "monolith, whole conversation",
+            "orders/s",
+            ">= 0.5",
+            0.5,
+        )
+    )
+    rows.append(
+        Row(
+            "2 pipeline throughput",
+            "orders/s (context)",
+            one.per_second,
+            monoliths["first"].per_second,
+            "monolith, reactions to OrderPlaced only",
+            "orders/s",
+        )
+    )
+    # Same conditions on both sides: web server alone, the same browsers (scenario 1's BUYs).
+    rows += _latency_rows(
+        "2 BUY request (web alone)",
+        buy.latencies(),
+        whole.latencies(),
+        "monolith request",
+        {"p50": 1 / 3, "p99": 1 / 3},
+    )
+    rows += _latency_rows(
+        "2 BUY during the pipeline run (context)",
+        one.buy.latencies(),
+        whole.latencies(),
+        "monolith request",
+    )
+    rows += _latency_rows(
+        "2 order, BUY to last reaction", one.order_latencies, whole.latencies(), "monolith request"
+    )
+
+    # Baseline (b): kafka-python alone with the pipeline's own records, blast and paced.
+    messages = orders.messages_of(one.order_ids)
+    blast = _raw_round_trip(messages, sizes.partitions)
+    paced_messages = orders.messages_of(paced.order_ids)
+    raw_paced = _raw_round_trip(
+        paced_messages, sizes.partitions, rate=len(paced_messages) / paced.seconds
+    )
+    rows += _latency_rows(
+        "2 hop, paced (outbox write to handled)",
+        paced.hop_latencies,
+        raw_paced.latencies,
+        "kafka-python send to receipt, same rate",
+        {"p50": 3, "p99": 3},
+    )
+    rows += _latency_rows(
+        "2 hop, saturated (context)",
+        one.hop_latencies,
+        blast.latencies,
+        "kafka-python, as fast as it goes",
+    )
+    rows += _latency_rows(
+        "2 order, paced, BUY to last reaction",
+        paced.order_latencies,
+        whole.latencies(),
+        "monolith request",
+    )
+    rows.append(
+        Row(
+            "2 messages through Kafka",
+            "records/s",
+            len(messages) / one.seconds,
+            blast.per_second,
+            "kafka-python produce + consume",
+            "records/s",
+        )
+    )
+
+    # 3. The relay against the raw producer.
+    with bar("3 relay vs producer (rounds)", sizes.relay_rounds) as b:
+        relayed = relay.run(messages, partitions=sizes.partitions, rounds=sizes.relay_rounds)
+        b.update(sizes.relay_rounds)
+    rows.append(
+        Row(
+            "3 outbox relay",
+            "events/s",
+            relayed.records / relayed.relay_seconds,
+            relayed.records / relayed.raw_seconds,
+            "kafka-python producer, acks=all",
+            "events/s",
+            ">= 0.5",
+            0.5,
+        )
+    )
+
+    # 4. Replay: rebuilding sales from every order event.
+    with bar("4 replay sales (runs)", 1) as b:
+        replayed = replay.run()
+        b.update()
+    rows.append(
+        Row(
+            "4 replay, rebuild sales",
+            f"events/s ({replayed.records} read, {replayed.handled} handled)",
+            replayed.records / replayed.replay_seconds,
+            replayed.records / replayed.raw_seconds,
+            "kafka-python consume",
+            "events/s",
+            ">= 0.5",
+            0.5,
+        )
+    )
+
+    # 5. Scale: the pipeline again with two workers per consumer group.
+    stack.start_relay()
+    stack.start_workers(per_group=2)
+    pipeline.warm_up(stack, products, members=2, clients=sizes.clients)
+    two = _pipeline(stack, products, sizes, bar, "5 pipeline, 2 workers per group", seed=13)
+    extra["completeness"]["scale"] = {"placed": two.orders, "handled": two.handled}
+    rows.append(
+        Row(
+            "5 scale",
+            "orders/s, 2 workers per group",
+            two.per_second,
+            one.per_second,
+            "1 worker per group",
+            "orders/s",
+        )
+    )
+    return rows, extra
+
+
+def _pipeline(stack, products, sizes, bar, description, *, count=None, rate=None, seed=11):
+    window = None if rate else sizes.window
+    count = count or sizes.pipeline_orders
+    with bar(f"{description}: BUY", count) as buys, bar(f"{description}: done", count) as done:
+
+        def finished(n: int) -> None:
+            done.update(n - done.n)
+
+        return pipeline.run(
+            stack,
+            products,
+            count=count,
+            clients=sizes.clients,
+            rate=rate,
+            timeout=sizes.timeout,
+            on_buy=lambda s: buys.update(),
+            on_done=finished,
+            window=window,
+            seed=seed,
+        )
+
+
+def _raw_round_trip(messages, partitions: int, *, rate: float | None = None):
+    topic = rawkafka.new_topic("bench-raw", partitions)
+    records = [
+        Record(topic, r.key, r.value, r.headers)
+        for r in (encode(m.topic, m.metadata(), m.payload) for m in messages)
+    ]
+    return rawkafka.round_trip(topic, records, rate=rate)
+
+
+def _latency_rows(
+    scenario: str,
+    figure: list[float],
+    baseline: list[float],
+    baseline_name: str,
+    goals: dict[str, float] | None = None,
+) -> list[Row]:
+    """p50/p95/p99 rows; `goals` maps a percentile to its largest allowed ratio."""
+    ours, theirs = summary_ms(figure), summary_ms(baseline)
+    goals = goals or {}
+    return [
+        Row(
+            scenario,
+            f"{p} latency (n={ours['n']} / {theirs['n']})",
+            ours[p],
+            theirs[p],
+            baseline_name,
+            "ms",
+            f"<= {goals[p]:.3g}" if p in goals else "",
+            goals.get(p),
+        )
+        for p in PERCENTILES
+    ]
+
+
+def _server_versions() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    info = redis.Redis.from_url(settings.CELERY_BROKER_URL).info("server")
+    return {
+        "PostgreSQL": postgres,
+        "Redis": info.get("redis_version", "?"),
+        "psycopg (libpq)": str(psycopg.pq.version()),
+    }
