@@ -28,13 +28,16 @@ from .stack import Stack
 
 @dataclass
 class PipelineRun:
-    orders: int
+    orders: int  # handled to the end (the throughput counts these)
+    placed: int
+    lost: int  # orders with a dead letter: never complete (see Window)
     seconds: float  # first BUY sent to the last reaction of every order
     order_latencies: list[float]  # per order: BUY sent to its last reaction
     hop_latencies: list[float]  # per message and group: written to the outbox to handled
     buy: web.RequestRun
     order_ids: list[uuid.UUID]
     handled: int  # orders found complete once the run was over, counted again from scratch
+    dead_letters: dict[str, int]
 
     @property
     def per_second(self) -> float:
@@ -52,6 +55,7 @@ def run(
     on_buy: Callable = lambda s: None,
     on_done: Callable[[int], None] = lambda n: None,
     window: int | None = None,
+    strict: bool = True,
     seed: int = 11,
 ) -> PipelineRun:
     """Place `count` orders and follow them to the end.
@@ -76,18 +80,22 @@ def run(
             gate.close()
     sent = {orders.order_id_of(s.location): s.started for s in buy.samples}
     order_ids = list(sent)
-    orders.wait_until_handled(order_ids, timeout=timeout, progress=on_done)
-    last = orders.last_reactions(order_ids)
-    latencies = [last[o].timestamp() - sent[o] for o in order_ids]
+    lost = orders.wait_until_handled(order_ids, timeout=timeout, strict=strict, progress=on_done)
+    done = [o for o in order_ids if o not in lost]
+    last = orders.last_reactions(done)
+    latencies = [last[o].timestamp() - sent[o] for o in done]
     seconds = max(t.timestamp() for t in last.values()) - min(sent.values())
     return PipelineRun(
-        orders=count,
+        orders=len(done),
+        placed=count,
+        lost=len(lost),
         seconds=seconds,
         order_latencies=latencies,
         hop_latencies=orders.hop_seconds(order_ids),
         buy=buy,
         order_ids=order_ids,
         handled=len(order_ids) - len(orders.incomplete(order_ids)),
+        dead_letters=orders.dead_letter_reasons(),
     )
 
 

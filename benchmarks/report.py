@@ -121,6 +121,23 @@ def markdown(data: dict) -> str:
             f"| {_num(r['baseline'])} {r['unit']} ({r['baseline_name']}) "
             f"| {_num(r['ratio'], 2)} | {r['target'] or '—'} | {met} |"
         )
+    for name, run in data.get("completeness", {}).items():
+        lines.append(
+            f"\nPipeline run *{name}*: {run['handled']} of {run['placed']} orders handled to the "
+            f"end; {run['lost_to_dead_letters']} lost to dead letters"
+            + (
+                f" ({'; '.join(f'{n}× {k}' for k, n in run['dead_letters'].items())})"
+                if run["dead_letters"]
+                else ""
+            )
+            + "."
+        )
+    if data.get("phases"):
+        lines.append(
+            "\nSeconds per phase: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in data["phases"].items())
+            + "."
+        )
     lines += ["", END]
     return "\n".join(lines)
 

@@ -67,8 +67,8 @@ def measure(stack: Stack, sizes, bar: Callable) -> tuple[list[Row], dict]:
         rate=one.per_second / 2,
     )
     extra["completeness"] |= {
-        "pipeline": {"placed": one.orders, "handled": one.handled},
-        "paced": {"placed": paced.orders, "handled": paced.handled},
+        "pipeline": _completeness(one),
+        "paced": _completeness(paced),
     }
     stack.stop_workers()
     stack.stop("relay")
@@ -191,7 +191,7 @@ def measure(stack: Stack, sizes, bar: Callable) -> tuple[list[Row], dict]:
     stack.start_workers(per_group=2)
     pipeline.warm_up(stack, products, members=2, clients=sizes.clients)
     two = _pipeline(stack, products, sizes, bar, "5 pipeline, 2 workers per group", seed=13)
-    extra["completeness"]["scale"] = {"placed": two.orders, "handled": two.handled}
+    extra["completeness"]["scale"] = _completeness(two)
     rows.append(
         Row(
             "5 scale",
@@ -223,8 +223,18 @@ def _pipeline(stack, products, sizes, bar, description, *, count=None, rate=None
             on_buy=lambda s: buys.update(),
             on_done=finished,
             window=window,
+            strict=sizes.quick,
             seed=seed,
         )
+
+
+def _completeness(run) -> dict:
+    return {
+        "placed": run.placed,
+        "handled": run.handled,
+        "lost_to_dead_letters": run.lost,
+        "dead_letters": run.dead_letters,
+    }
 
 
 def _raw_round_trip(messages, partitions: int, *, rate: float | None = None):
