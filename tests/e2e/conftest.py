@@ -93,3 +93,29 @@ def wait_until(shop_processes):
         raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {what}\n{logs}")
 
     return wait
+
+
+@pytest.fixture(autouse=True)
+def settle_before_the_flush(transactional_db, shop_processes):
+    """Let the pipeline go quiet before pytest-django truncates every table.
+
+    TRUNCATE locks the tables one after another; a worker that is still handling a message
+    holds some of them and wants others, and PostgreSQL breaks the deadlock by failing one
+    side, sometimes the flush, which then spoils the next test's data.
+    """
+    yield
+    from messaging.lag import total_lag_by_group
+    from messaging.models import OutboxMessage, ParkedRecord
+    from warehouse.models import Reservation
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        busy = (
+            OutboxMessage.objects.filter(published_at=None).exists()
+            or ParkedRecord.objects.exists()
+            or Reservation.objects.filter(status=Reservation.Status.PACKING).exists()
+            or any(total_lag_by_group(timeout_ms=2000).values())
+        )
+        if not busy:
+            return
+        time.sleep(0.2)

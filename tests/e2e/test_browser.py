@@ -121,4 +121,6 @@ def test_a_bad_quantity_is_explained_on_the_page(live_server, browser):
     page.get_by_label("Quantity").fill("0")
     page.get_by_role("button", name="BUY").click()
 
-    assert page.get_by_role("alert").first.inner_text() == "Choose at least 1."
+    assert page.locator("#buy-errors").inner_text() == "Please correct 5 fields below."
+    assert page.locator("#buy-errors").evaluate("e => e === document.activeElement")
+    assert page.get_by_text("Choose at least 1.").is_visible()
