@@ -26,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "HANDLER_ATTEMPTS": 5,
     "RETRY_BACKOFF_SECONDS": 1.0,
     "RETRY_BACKOFF_MAX_SECONDS": 60.0,
+    # A handler that raises NotYet waits for its prerequisite message this long, retried
+    # with the same backoff and at once when a message of its key is handled, then it is
+    # dead-lettered: a prerequisite that has not come in an hour is not on its way.
+    "PREREQUISITE_WAIT_SECONDS": 3600.0,
 }
 
 

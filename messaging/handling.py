@@ -85,13 +85,25 @@ def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) 
         return _attempt(group, delivery, message, handlers, attempt)
 
 
+class NotYet(Exception):
+    """A handler's message needs another message of the same key that the group has not
+    handled yet, one from another topic (Kafka orders records only within a partition).
+
+    Raise it instead of failing on the missing row: the record is parked like any failure,
+    but waiting for a message that is on its way is not a fault, so it is retried until
+    `PREREQUISITE_WAIT_SECONDS` have passed rather than `HANDLER_ATTEMPTS` times, and the
+    message it waits for may go ahead of it (messaging.parking).
+    """
+
+
 class HandlerFailed(Exception):
     """A handler raised; nothing it did was kept. The caller parks the record for a retry."""
 
-    def __init__(self, error: str, trace: str) -> None:
+    def __init__(self, error: str, trace: str, *, waiting: bool = False) -> None:
         super().__init__(error)
         self.error = error
         self.trace = trace
+        self.waiting = waiting  # the handler raised NotYet
 
 
 def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
@@ -106,7 +118,8 @@ def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
         record_failure(
             group.name, metadata, attempt=attempt, started_at=started_at, error=error, trace=trace
         )
-        logger.warning(
+        logger.log(
+            logging.INFO if isinstance(exc, NotYet) else logging.WARNING,
             "%s failed to handle %s %s (attempt %d): %s",
             group.name,
             metadata.type,
@@ -114,7 +127,7 @@ def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
             attempt,
             error,
         )
-        raise HandlerFailed(error, trace) from exc
+        raise HandlerFailed(error, trace, waiting=isinstance(exc, NotYet)) from exc
 
 
 def _handle_once(group, delivery, message, handlers) -> Outcome:

@@ -265,7 +265,8 @@ class ParkedRecord(models.Model):
     """A record held back for its consumer group: a failed one waiting for its next try,
     or a later one of the same key waiting behind it, so that none overtakes another.
 
-    The first row of a (group, key), by id, is the one being retried.
+    The first row of a (group, key), by the time its message was written, is the one
+    being retried (messaging.parking).
     """
 
     group = models.CharField(max_length=100)
@@ -281,7 +282,11 @@ class ParkedRecord(models.Model):
     message_id = models.UUIDField(null=True, blank=True)
     type = models.CharField(max_length=200, blank=True)
     correlation_id = models.UUIDField(null=True, blank=True)
+    # The message's own time (its CloudEvent time): the queue's order across topics.
+    written_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The handler raised NotYet: it waits for another message rather than failing.
+    waiting = models.BooleanField(default=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     parked_at = models.DateTimeField(auto_now_add=True)
@@ -295,7 +300,7 @@ class ParkedRecord(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["group", "key", "id"], name="parked_queue_idx"),
+            models.Index(fields=["group", "key", "written_at", "id"], name="parked_queue_idx"),
             models.Index(fields=["next_attempt_at"], name="parked_due_idx"),
         ]
 

@@ -7,6 +7,15 @@ handled, so no message of an order overtakes an earlier one that is still failin
 keys go on at full speed. The consumer commits a parked record's offset: the parked copy
 in the database is what will be handled.
 
+"Later" means written later (the message's own time), not read later. Kafka keeps order
+only within a partition, so a group that reads two topics can read an order's
+OrderDispatched before the OrderPlaced it descends from. If OrderDispatched's handler then
+waits for what OrderPlaced brings (it raises NotYet), OrderPlaced must not queue behind it,
+or neither would ever be handled: a record from another partition that was written before
+everything parked for its key goes ahead, and once it is handled the key's head is retried
+at once. A record of the same partition as a parked one always queues: there Kafka's order
+is the order.
+
 Decided against: pausing the whole partition (one bad order would hold up every order
 that shares its partition) and handling later records anyway (a cancellation could then
 be handled before the placement it cancels).
@@ -14,9 +23,10 @@ be handled before the placement it cancels).
 
 import base64
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import conf
@@ -49,36 +59,45 @@ def handle_or_park(group: ConsumerGroup, record: RawRecord, parked: set[str]) ->
     `parked` is the batch's set of parked keys, kept up to date as records are parked.
     """
     key = key_of(record)
-    if key in parked and _park_behind(group.name, key, record):
-        return PARKED
+    went_ahead = False
+    if key in parked:
+        if _park_behind(group.name, key, record):
+            return PARKED
+        went_ahead = True
     try:
-        return handle_record(group, record)
+        outcome = handle_record(group, record)
     except HandlerFailed as failure:
         _park_failed(group.name, key, record, failure)
         parked.add(key)
         return PARKED
+    if went_ahead:
+        _wake(group.name, key)  # what the head waited for may just have been handled
+    return outcome
 
 
 def retry(group_name: str, key: str) -> None:
     """Retry the key's first parked record, then hand on everything that waited behind it."""
     consumer_group = group(group_name)
+    drained = False
     while True:
         with transaction.atomic():
             _lock(group_name, key)
-            head = ParkedRecord.objects.filter(group=group_name, key=key).order_by("id").first()
+            head = _queue(group_name, key).first()
             if head is None:
                 return
             if head.next_attempt_at and head.next_attempt_at > timezone.now():
+                if drained:  # a former head, overtaken by what was written before it
+                    _schedule(group_name, key, at=head.next_attempt_at)
                 return  # an early or duplicate task: the scheduled one will come
             try:
                 handle_record(consumer_group, _raw(head), attempt=head.attempts + 1)
             except HandlerFailed as failure:
                 head.attempts += 1
                 head.last_error = failure.error
-                if head.attempts < conf.get("HANDLER_ATTEMPTS"):
+                if not _given_up(head, failure):
                     head.next_attempt_at = timezone.now() + _backoff(head.attempts)
                     head.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-                    _schedule(group_name, key, head.attempts)
+                    _schedule(group_name, key, at=head.next_attempt_at)
                     return
                 set_aside(
                     consumer_group,
@@ -90,6 +109,7 @@ def retry(group_name: str, key: str) -> None:
                     trace=failure.trace,
                 )
             head.delete()
+            drained = True
 
 
 def retry_due() -> int:
@@ -100,16 +120,34 @@ def retry_due() -> int:
         .distinct()[:1000]
     )
     for group_name, key in due:
-        _schedule(group_name, key, attempts=0)
+        _schedule(group_name, key)
     return len(due)
 
 
+def _queue(group_name: str, key: str):
+    """The key's parked records in the order they are handled: as written, then as parked."""
+    return ParkedRecord.objects.filter(group=group_name, key=key).order_by(
+        F("written_at").asc(nulls_last=True), "id"
+    )
+
+
+def _ahead_of(group_name: str, key: str, record: RawRecord, written_at):
+    """The key's parked records that `record` must not overtake."""
+    same_partition = Q(topic=record.topic, partition=record.partition)
+    if written_at is None:
+        return _queue(group_name, key)
+    return _queue(group_name, key).filter(
+        same_partition | Q(written_at__lte=written_at) | Q(written_at=None)
+    )
+
+
 def _park_behind(group_name: str, key: str, record: RawRecord) -> bool:
-    """Queue `record` behind its key's parked records; False if none are left any more."""
+    """Queue `record` behind its key's parked records; False if it need not wait for any:
+    none are left any more, or all were written after it on other partitions."""
     with transaction.atomic():
         _lock(group_name, key)
-        if not ParkedRecord.objects.filter(group=group_name, key=key).exists():
-            return False  # the retry task drained the queue meanwhile: handle it now
+        if not _ahead_of(group_name, key, record, _written_at(record)).exists():
+            return False
         _store(group_name, key, record)
     return True
 
@@ -117,17 +155,51 @@ def _park_behind(group_name: str, key: str, record: RawRecord) -> bool:
 def _park_failed(group_name: str, key: str, record: RawRecord, failure: HandlerFailed) -> None:
     with transaction.atomic():
         _lock(group_name, key)
-        first = not ParkedRecord.objects.filter(group=group_name, key=key).exists()
+        # The head (nothing ahead of it) is the one retried; a record that failed while
+        # others were parked waits its turn behind them.
+        head = not _ahead_of(group_name, key, record, _written_at(record)).exists()
         _store(
             group_name,
             key,
             record,
             attempts=1,
             error=failure.error,
-            next_attempt_at=timezone.now() + _backoff(1) if first else None,
+            next_attempt_at=timezone.now() + _backoff(1) if head else None,
+            waiting=failure.waiting,
         )
-        if first:
-            _schedule(group_name, key, 1)
+        if head:
+            _schedule(group_name, key, at=timezone.now() + _backoff(1))
+
+
+def _wake(group_name: str, key: str) -> None:
+    """Retry the key's head now rather than at the end of its backoff."""
+    with transaction.atomic():
+        _lock(group_name, key)
+        head = _queue(group_name, key).first()
+        if head is None:
+            return
+        ParkedRecord.objects.filter(pk=head.pk).update(next_attempt_at=timezone.now())
+        _schedule(group_name, key)
+
+
+def _given_up(head: ParkedRecord, failure: HandlerFailed) -> bool:
+    if failure.waiting:
+        waited = (timezone.now() - head.parked_at).total_seconds()
+        return waited >= conf.get("PREREQUISITE_WAIT_SECONDS")
+    return head.attempts >= conf.get("HANDLER_ATTEMPTS")
+
+
+def _written_at(record: RawRecord) -> datetime | None:
+    """When the record's message was written: its CloudEvent time, else Kafka's timestamp."""
+    try:
+        metadata, _ = decode(record.key, record.value, record.headers)
+    except MalformedRecord:
+        metadata = None
+    if metadata is not None:
+        return metadata.time
+    if record.timestamp:
+        return datetime.fromtimestamp(record.timestamp / 1000, UTC)
+    return None
 
 
 def _store(
@@ -138,6 +210,7 @@ def _store(
     attempts: int = 0,
     error: str = "",
     next_attempt_at=None,
+    waiting: bool = False,
 ) -> ParkedRecord:
     try:
         metadata, _ = decode(record.key, record.value, record.headers)
@@ -148,6 +221,7 @@ def _store(
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
+        record_timestamp=record.timestamp,
         defaults={
             "key": key,
             "raw_key": record.key,
@@ -156,8 +230,10 @@ def _store(
             "message_id": metadata.message_id if metadata else None,
             "type": metadata.type if metadata else "",
             "correlation_id": metadata.correlation_id if metadata else None,
+            "written_at": _written_at(record),
             "attempts": attempts,
             "last_error": error,
+            "waiting": waiting,
             "next_attempt_at": next_attempt_at,
         },
     )
@@ -206,10 +282,11 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), conf.get("RETRY_BACKOFF_MAX_SECONDS")))
 
 
-def _schedule(group_name: str, key: str, attempts: int) -> None:
+def _schedule(group_name: str, key: str, *, at: datetime | None = None) -> None:
+    """A retry task for the key, at `at` (now if None), once the transaction commits."""
     from .tasks import retry_parked
 
-    countdown = _backoff(attempts).total_seconds() if attempts else 0
+    countdown = max((at - timezone.now()).total_seconds(), 0) if at else 0
     # On the queue named after the group: its own worker retries it (see the Procfile).
     transaction.on_commit(
         lambda: retry_parked.apply_async((group_name, key), countdown=countdown, queue=group_name)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import outbox
+from messaging.handling import NotYet
 from messaging.metadata import CauseRef, Metadata
 
 from . import messages
@@ -29,7 +30,16 @@ def recipient_record(*, order_id: uuid.UUID, name: str, email: str, phone: str) 
 
 
 def recipient_get(*, order_id: uuid.UUID) -> Recipient:
-    return Recipient.objects.get(order_id=order_id)
+    """The order's customer, known from its OrderPlaced.
+
+    The order's later events can come first: OrderDispatched travels on another topic, and
+    Kafka orders records only within a partition. Until OrderPlaced has been handled the
+    event waits for it (NotYet) instead of failing.
+    """
+    try:
+        return Recipient.objects.get(order_id=order_id)
+    except Recipient.DoesNotExist:
+        raise NotYet(f"order {order_id}'s OrderPlaced has not been handled yet") from None
 
 
 def notify(

@@ -1,13 +1,17 @@
 """Retries that keep one aggregate's messages in order, against a real PostgreSQL."""
 
+import dataclasses
+
 import pytest
 from django.utils import timezone
 
 from messaging import parking, registry
 from messaging.handling import Outcome
 from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
+from notifications.models import Notification
 from shop.contracts import OrderCancelled, OrderRejected
 from tests.factories import order_placed, record_of
+from warehouse.contracts import OrderDispatched
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +151,90 @@ def test_the_sweep_reschedules_retries_whose_task_was_lost(
         assert parking.retry_due() == 1
 
     assert len(scheduled) == 1
+
+
+def test_an_event_read_before_the_one_it_descends_from_waits_for_it(
+    django_capture_on_commit_callbacks,
+):
+    """Kafka orders records within a partition only: the notifications group can read an
+    order's OrderDispatched (warehouse.events) before its OrderPlaced (orders)."""
+    notifications = registry.group("notifications")
+    placed = order_placed(("MUG-001", 1))
+    placed_record = record_of(placed, offset=7)  # written first
+    dispatched = OrderDispatched(
+        order_id=placed.order_id,
+        carrier="Parcelforce",
+        tracking_number="PF1",
+    )
+    dispatched_record = record_of(dispatched, offset=3)
+    key = str(placed.order_id)
+
+    with django_capture_on_commit_callbacks(execute=False) as scheduled:
+        outcomes = consume(notifications, dispatched_record)
+        outcomes += consume(notifications, placed_record)
+
+    # OrderPlaced was written before the parked OrderDispatched, on another topic: it goes
+    # ahead, and then the waiting head is retried at once instead of after its backoff.
+    assert outcomes == [parking.PARKED, Outcome.HANDLED]
+    head = ParkedRecord.objects.get()
+    assert (head.type, head.waiting) == ("warehouse.OrderDispatched", True)
+    assert "OrderPlaced has not been handled yet" in head.last_error
+    assert head.next_attempt_at <= timezone.now()
+    # The backoff's retry, the "received" deliveries, and the wake-up.
+    assert [c.__qualname__.split(".")[0] for c in scheduled] == [
+        "_schedule",
+        "_deliver_after_commit",
+        "_schedule",
+    ]
+
+    parking.retry("notifications", key)
+
+    assert not ParkedRecord.objects.exists() and not DeadLetter.objects.exists()
+    assert set(
+        Notification.objects.filter(order_id=placed.order_id).values_list("kind", flat=True)
+    ) == {"received", "dispatched"}
+
+
+def test_a_later_event_from_another_topic_still_queues_behind(flaky):
+    """Going ahead is only for what was written earlier: a later message never overtakes."""
+    group, _ = flaky
+    placed = order_placed(("MUG-001", 1))
+    placed_record = record_of(placed, offset=0)
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    later = dataclasses.replace(record_of(cancelled, offset=0), topic="elsewhere", partition=1)
+
+    outcomes = consume(group, placed_record) + consume(group, later)
+
+    assert outcomes == [parking.PARKED, parking.PARKED]
+    assert list(ParkedRecord.objects.values_list("type", flat=True)) == [
+        "shop.OrderPlaced",
+        "shop.OrderCancelled",
+    ]
+
+
+def test_waiting_for_a_message_is_given_time_not_attempts(settings):
+    settings.MESSAGING = {
+        **settings.MESSAGING,
+        "HANDLER_ATTEMPTS": 2,
+        "PREREQUISITE_WAIT_SECONDS": 600,
+    }
+    notifications = registry.group("notifications")
+    order_id = order_placed(("MUG-001", 1)).order_id
+    dispatched = OrderDispatched(order_id=order_id, carrier="c", tracking_number="t")
+    consume(notifications, record_of(dispatched))
+
+    for _ in range(4):  # twice as many attempts as a failing handler gets
+        retry_now_in("notifications", str(order_id))
+    assert ParkedRecord.objects.get().attempts == 5 and not DeadLetter.objects.exists()
+
+    ParkedRecord.objects.update(parked_at=timezone.now() - timezone.timedelta(seconds=601))
+    retry_now_in("notifications", str(order_id))
+
+    letter = DeadLetter.objects.get()
+    assert letter.reason == "handler_failed" and letter.error.startswith("NotYet: ")
+    assert not ParkedRecord.objects.exists()
+
+
+def retry_now_in(group_name: str, key: str) -> None:
+    ParkedRecord.objects.update(next_attempt_at=timezone.now())
+    parking.retry(group_name, key)
