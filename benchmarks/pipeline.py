@@ -30,7 +30,7 @@ from .stack import Stack
 class PipelineRun:
     orders: int  # handled to the end (the throughput counts these)
     placed: int
-    lost: int  # orders with a dead letter: never complete (see Window)
+    lost: int  # orders with a dead letter: never complete
     seconds: float  # first BUY sent to the last reaction of every order
     order_latencies: list[float]  # per order: BUY sent to its last reaction
     hop_latencies: list[float]  # per message and group: written to the outbox to handled
@@ -103,10 +103,8 @@ class Window:
     """At most `size` orders in flight: placed by a BUY but not yet dispatched by the shop.
 
     Without it the BUYs (hundreds a second) outrun the consumers (tens of orders a second)
-    and every group's backlog grows for the whole run. That is not a load a shop sustains,
-    and it trips a known hazard: the notifications group can then read an order's
-    OrderDispatched (warehouse.events) before its OrderPlaced (orders), fail for want of
-    the recipient, and park OrderPlaced behind it until the retries run out.
+    and every group's backlog grows for the whole run: the figure would then be the time
+    to drain a queue, not a rate the shop sustains.
     """
 
     def __init__(self, size: int) -> None:

@@ -40,7 +40,7 @@ class Sizes:
     quick: bool = False
 
 
-FULL = Sizes(1000, 4, 8, 2000, 2000, 8, 300, 2, 4, 1500)
+FULL = Sizes(1000, 4, 8, 2000, 2000, 16, 300, 2, 4, 1500)
 QUICK = Sizes(40, 2, 4, 20, 20, 4, 10, 1, 2, 240, quick=True)
 
 
