@@ -12,7 +12,7 @@ from .contracts import Message
 from .metadata import Cause, Metadata
 from .models import OutboxMessage
 
-NOTIFY_CHANNEL = "messaging_outbox"
+NOTIFY_CHANNEL = "messaging_outbox"  # the relay LISTENs; the outbox table's trigger NOTIFYs
 
 
 def send(
@@ -36,8 +36,7 @@ def send(
         time=metadata.time,
         payload=message.model_dump(mode="json"),
     )
-    # Delivered when the transaction commits (and dropped if it rolls back): it wakes
-    # the relay at once instead of at its next poll.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    # The INSERT fires a trigger that NOTIFYs NOTIFY_CHANNEL (migration 0008): delivered
+    # once per transaction when it commits, it wakes the relay at once instead of at its
+    # next poll, without a round trip of its own.
     return metadata

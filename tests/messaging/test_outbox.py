@@ -40,3 +40,23 @@ def test_a_caused_message_joins_its_cause_conversation():
         "event",
         "b",
     )
+
+
+@pytest.mark.django_db(transaction=True)  # the notification is delivered at a real commit
+def test_a_committed_transaction_wakes_the_relay_once_and_a_rolled_back_one_not_at_all():
+    from messaging.relay import _listening_connection
+
+    def notifications(listener) -> int:
+        return sum(1 for _ in listener.notifies(timeout=0.5))
+
+    with _listening_connection() as listener:
+        with transaction.atomic():  # three messages, one transaction
+            for reason in "abc":
+                outbox.send(OrderCancelled(order_id=uuid.uuid4(), reason=reason))
+        woken = notifications(listener)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbox.send(OrderCancelled(order_id=uuid.uuid4(), reason="x"))
+            raise RuntimeError("rolled back")
+        woken_by_rollback = notifications(listener)
+
+    assert (woken, woken_by_rollback) == (1, 0)
