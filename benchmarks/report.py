@@ -107,7 +107,7 @@ def markdown(data: dict) -> str:
         "",
         f"- **Machine**: {m['cpu'] or '?'}, {m['cores']} cores, {m['memory']}; {m['os']}; "
         f"Python {m['python']}; load average at the end {', '.join(map(str, m['load_average']))}"
-        " (other work shared the machine).",
+        " (over 1, 5 and 15 minutes; the run's own processes count in it).",
         "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         "- **Parameters**: " + ", ".join(f"{k} = {val}" for k, val in p.items()) + ".",
         "",
