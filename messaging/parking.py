@@ -12,9 +12,10 @@ only within a partition, so a group that reads two topics can read an order's
 OrderDispatched before the OrderPlaced it descends from. If OrderDispatched's handler then
 waits for what OrderPlaced brings (it raises NotYet), OrderPlaced must not queue behind it,
 or neither would ever be handled: a record from another partition that was written before
-everything parked for its key goes ahead, and once it is handled the key's head is retried
-at once. A record of the same partition as a parked one always queues: there Kafka's order
-is the order.
+everything parked for its key goes ahead, and once it is handled a head that waits is
+retried at once. A record of the same partition as a parked one always queues: there
+Kafka's order is the order. Write times come from the producers' clocks; across hosts they
+must agree to better than the time between an event and its consequences (NTP does).
 
 Decided against: pausing the whole partition (one bad order would hold up every order
 that shares its partition) and handling later records anyway (a cancellation could then
@@ -26,7 +27,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from . import conf
@@ -59,20 +60,29 @@ def handle_or_park(group: ConsumerGroup, record: RawRecord, parked: set[str]) ->
     `parked` is the batch's set of parked keys, kept up to date as records are parked.
     """
     key = key_of(record)
-    went_ahead = False
-    if key in parked:
-        if _park_behind(group.name, key, record):
+    if key not in parked:
+        return _handle_or_park_failed(group, key, record, parked)
+    with transaction.atomic():
+        _lock(group.name, key)
+        if _ahead_of(group.name, key, record, _written_at(record)).exists():
+            _store(group.name, key, record)
             return PARKED
-        went_ahead = True
+        # Nothing parked must go first (the queue drained meanwhile, or all of it was
+        # written later on other partitions): handle it now, still holding the key's lock,
+        # so that a retry of a later message cannot slip in before it.
+        outcome = _handle_or_park_failed(group, key, record, parked)
+        if outcome != PARKED:
+            _wake_waiting(group.name, key)  # it may be what the head waits for
+        return outcome
+
+
+def _handle_or_park_failed(group, key: str, record: RawRecord, parked: set[str]) -> str:
     try:
-        outcome = handle_record(group, record)
+        return handle_record(group, record)
     except HandlerFailed as failure:
         _park_failed(group.name, key, record, failure)
         parked.add(key)
         return PARKED
-    if went_ahead:
-        _wake(group.name, key)  # what the head waited for may just have been handled
-    return outcome
 
 
 def retry(group_name: str, key: str) -> None:
@@ -92,11 +102,15 @@ def retry(group_name: str, key: str) -> None:
             try:
                 handle_record(consumer_group, _raw(head), attempt=head.attempts + 1)
             except HandlerFailed as failure:
-                head.attempts += 1
+                # Tries spent waiting for a prerequisite do not count against a real failure.
+                head.attempts = 1 if head.waiting and not failure.waiting else head.attempts + 1
+                head.waiting = failure.waiting
                 head.last_error = failure.error
                 if not _given_up(head, failure):
                     head.next_attempt_at = timezone.now() + _backoff(head.attempts)
-                    head.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+                    head.save(
+                        update_fields=["attempts", "waiting", "last_error", "next_attempt_at"]
+                    )
                     _schedule(group_name, key, at=head.next_attempt_at)
                     return
                 set_aside(
@@ -125,31 +139,26 @@ def retry_due() -> int:
 
 
 def _queue(group_name: str, key: str):
-    """The key's parked records in the order they are handled: as written, then as parked."""
+    """The key's parked records in the order they are handled: as written, then as parked.
+
+    A record whose time is unknown (no readable CloudEvent and no Kafka timestamp) counts
+    as written before the others: it was read before them or beside them.
+    """
     return ParkedRecord.objects.filter(group=group_name, key=key).order_by(
-        F("written_at").asc(nulls_last=True), "id"
+        F("written_at").asc(nulls_first=True), "id"
     )
 
 
 def _ahead_of(group_name: str, key: str, record: RawRecord, written_at):
-    """The key's parked records that `record` must not overtake."""
-    same_partition = Q(topic=record.topic, partition=record.partition)
+    """The key's parked records that `record` must not overtake: every one from its own
+    partition (Kafka's order), and every one written at or before it."""
     if written_at is None:
         return _queue(group_name, key)
     return _queue(group_name, key).filter(
-        same_partition | Q(written_at__lte=written_at) | Q(written_at=None)
+        Q(topic=record.topic, partition=record.partition)
+        | Q(written_at__lte=written_at)
+        | Q(written_at=None)
     )
-
-
-def _park_behind(group_name: str, key: str, record: RawRecord) -> bool:
-    """Queue `record` behind its key's parked records; False if it need not wait for any:
-    none are left any more, or all were written after it on other partitions."""
-    with transaction.atomic():
-        _lock(group_name, key)
-        if not _ahead_of(group_name, key, record, _written_at(record)).exists():
-            return False
-        _store(group_name, key, record)
-    return True
 
 
 def _park_failed(group_name: str, key: str, record: RawRecord, failure: HandlerFailed) -> None:
@@ -171,15 +180,14 @@ def _park_failed(group_name: str, key: str, record: RawRecord, failure: HandlerF
             _schedule(group_name, key, at=timezone.now() + _backoff(1))
 
 
-def _wake(group_name: str, key: str) -> None:
-    """Retry the key's head now rather than at the end of its backoff."""
-    with transaction.atomic():
-        _lock(group_name, key)
-        head = _queue(group_name, key).first()
-        if head is None:
-            return
-        ParkedRecord.objects.filter(pk=head.pk).update(next_attempt_at=timezone.now())
-        _schedule(group_name, key)
+def _wake_waiting(group_name: str, key: str) -> None:
+    """Retry the key's head now, rather than at the end of its backoff, if it waits for a
+    prerequisite; a head that fails for a real reason keeps its backoff."""
+    head = _queue(group_name, key).first()
+    if head is None or not head.waiting:
+        return
+    ParkedRecord.objects.filter(pk=head.pk).update(next_attempt_at=timezone.now())
+    _schedule(group_name, key)
 
 
 def _given_up(head: ParkedRecord, failure: HandlerFailed) -> bool:
@@ -187,6 +195,18 @@ def _given_up(head: ParkedRecord, failure: HandlerFailed) -> bool:
         waited = (timezone.now() - head.parked_at).total_seconds()
         return waited >= conf.get("PREREQUISITE_WAIT_SECONDS")
     return head.attempts >= conf.get("HANDLER_ATTEMPTS")
+
+
+def _queue_time(group_name: str, key: str, record: RawRecord) -> datetime | None:
+    """The record's place in its key's queue: its write time, but never before a record
+    parked from the same partition, whose order is Kafka's (clocks can disagree with it)."""
+    written_at = _written_at(record)
+    latest = ParkedRecord.objects.filter(
+        group=group_name, key=key, topic=record.topic, partition=record.partition
+    ).aggregate(latest=Max("written_at"))["latest"]
+    if written_at is None or latest is None:
+        return written_at or latest
+    return max(written_at, latest)
 
 
 def _written_at(record: RawRecord) -> datetime | None:
@@ -230,7 +250,7 @@ def _store(
             "message_id": metadata.message_id if metadata else None,
             "type": metadata.type if metadata else "",
             "correlation_id": metadata.correlation_id if metadata else None,
-            "written_at": _written_at(record),
+            "written_at": _queue_time(group_name, key, record),
             "attempts": attempts,
             "last_error": error,
             "waiting": waiting,
