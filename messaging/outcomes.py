@@ -98,6 +98,8 @@ class GroupOutcome:
         if self.status == Status.SET_ASIDE:
             return f"set aside: {self.dead_letter.get_reason_display()}"
         if self.status == Status.FAILING:
+            if self.failures[-1].error.startswith("NotYet:"):  # messaging.handling.NotYet
+                return f"waiting for an earlier message ({_plural(len(self.failures), 'attempt')})"
             return f"failing ({_plural(len(self.failures), 'failed attempt')})"
         return "waiting"
 

@@ -91,6 +91,18 @@ def test_a_message_still_being_retried_is_failing():
     assert outcome.summary == "failing (1 failed attempt)"
 
 
+def test_a_message_waiting_for_an_earlier_one_says_so():
+    dispatched = logged("warehouse.OrderDispatched", correlation_id=uuid.uuid4())
+    error = "NotYet: order 1's OrderPlaced has not been handled yet"
+    failed(dispatched, "notifications", 1, error)
+    failed(dispatched, "notifications", 2, error)
+
+    [outcome] = outcomes_by_record([dispatched])[dispatched.pk]
+
+    assert outcome.status == Status.FAILING
+    assert outcome.summary == "waiting for an earlier message (2 attempts)"
+
+
 def test_an_unreadable_record_is_matched_to_its_dead_letters_by_where_it_was_read():
     poison = MessageRecord.objects.create(topic="orders", partition=1, offset=7, raw_value="?!")
     elsewhere = MessageRecord.objects.create(topic="orders", partition=2, offset=7, raw_value="?")
