@@ -97,10 +97,11 @@ def test_a_message_waiting_for_an_earlier_one_says_so():
     failed(dispatched, "notifications", 1, error)
     failed(dispatched, "notifications", 2, error)
 
-    [outcome] = outcomes_by_record([dispatched])[dispatched.pk]
+    by_group = {o.group: o for o in outcomes_by_record([dispatched])[dispatched.pk]}
 
-    assert outcome.status == Status.FAILING
-    assert outcome.summary == "waiting for an earlier message (2 attempts)"
+    assert by_group["notifications"].status == Status.FAILING
+    assert by_group["notifications"].summary == "waiting for an earlier message (2 attempts)"
+    assert by_group["shop"].summary == "waiting"  # not got to it yet
 
 
 def test_an_unreadable_record_is_matched_to_its_dead_letters_by_where_it_was_read():
