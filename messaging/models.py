@@ -6,9 +6,10 @@ from django.db.models.functions import Lower
 
 from .metadata import Metadata
 
-# The fact that names the customer of a conversation: searching the log by email finds it.
-# The platform knows it by name only (it imports no app).
-CUSTOMER_FACT_TYPE = "shop.OrderPlaced"
+# A message whose payload has a "customer" object names the customer of its conversation:
+# searching the log by email looks there. A convention of the wire format, so the platform
+# needs to know no app's message types.
+NAMES_A_CUSTOMER = models.Q(payload__has_key="customer")
 
 
 class OutboxMessage(models.Model):
@@ -135,7 +136,7 @@ class MessageRecord(models.Model):
             models.Index(
                 Lower(KT("payload__customer__email")),
                 name="message_customer_email_idx",
-                condition=models.Q(type=CUSTOMER_FACT_TYPE),
+                condition=NAMES_A_CUSTOMER,
             ),
         ]
 

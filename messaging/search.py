@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
 
-from .models import CUSTOMER_FACT_TYPE, MessageRecord
+from .models import NAMES_A_CUSTOMER, MessageRecord
 
 # Eight hex digits or more, up to a whole id with or without dashes typed so far.
 _REFERENCE = re.compile(r"^[0-9a-f]{8}[0-9a-f-]{0,28}$")
@@ -34,9 +34,9 @@ def search_filter(term: str) -> Q | None:
 
 
 def customer_correlations(email: str) -> QuerySet:
-    """The customer facts naming this email (case-insensitive), by the partial index."""
+    """The messages naming this customer email (case-insensitive), by the partial index."""
     return (
-        MessageRecord.objects.filter(type=CUSTOMER_FACT_TYPE)
+        MessageRecord.objects.filter(NAMES_A_CUSTOMER)
         .annotate(customer_email=Lower(KT("payload__customer__email")))
         .filter(customer_email=email.strip().lower())
     )
