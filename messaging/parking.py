@@ -27,7 +27,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from . import conf
@@ -127,11 +127,18 @@ def retry(group_name: str, key: str) -> None:
 
 
 def retry_due() -> int:
-    """Schedule the retries whose time has come but whose task was lost; returns how many."""
+    """Schedule the retries whose task was lost; returns how many keys.
+
+    A key needs one when the head of its queue is due: its next attempt is past, or it has
+    none because it waited behind a head and the retry that handled that head died before
+    handing on (a worker killed, its database connection cut).
+    """
+    cutoff = timezone.now() - timedelta(seconds=5)
+    head = _queue(OuterRef("group"), OuterRef("key")).values("pk")[:1]
     due = (
-        ParkedRecord.objects.filter(next_attempt_at__lte=timezone.now() - timedelta(seconds=5))
-        .values_list("group", "key")
-        .distinct()[:1000]
+        ParkedRecord.objects.filter(pk=Subquery(head))
+        .filter(Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at=None, parked_at__lte=cutoff))
+        .values_list("group", "key")[:1000]
     )
     for group_name, key in due:
         _schedule(group_name, key)

@@ -238,3 +238,33 @@ def test_waiting_for_a_message_is_given_time_not_attempts(settings):
 def retry_now_in(group_name: str, key: str) -> None:
     ParkedRecord.objects.update(next_attempt_at=timezone.now())
     parking.retry(group_name, key)
+
+
+def test_the_sweep_hands_on_a_queue_whose_retry_died_after_its_head(
+    flaky, django_capture_on_commit_callbacks
+):
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+    # The retry handled the head and committed, then its worker died before the next one.
+    ParkedRecord.objects.filter(offset=0).delete()
+    ParkedRecord.objects.update(parked_at=timezone.now() - timezone.timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        swept = parking.retry_due()
+    state["failing"] = False
+    parking.retry("flaky", str(placed.order_id))  # what the scheduled task does
+
+    assert (swept, len(scheduled)) == (1, 1)
+    assert state["handled"] == ["OrderCancelled"] and not ParkedRecord.objects.exists()
+
+
+def test_the_sweep_leaves_a_queue_whose_head_waits_for_its_backoff(flaky):
+    group, _ = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+    ParkedRecord.objects.update(parked_at=timezone.now() - timezone.timedelta(minutes=1))
+
+    assert parking.retry_due() == 0  # the head's retry is scheduled; the one behind waits
