@@ -1,4 +1,5 @@
-"""Limits on password guessing at the storefront's and the admin's login pages.
+"""Limits on password guessing at the storefront's and the admin's login pages and the
+API's token endpoint (shop.api.tokens).
 
 After LIMIT failed logins from one client address, or for one username from anywhere,
 within WINDOW seconds of the first of them, the login answers 429 (a page saying when to try
