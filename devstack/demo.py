@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -26,7 +27,6 @@ from honcho.printer import Message, Printer
 
 from devstack.processes import (
     DevstackError,
-    accepts_connections,
     ensure_port_free,
     exclusive,
     is_locked,
@@ -48,6 +48,7 @@ SETUP_STEPS = (
     ("ensure_demo_admin",),
 )
 BANNER_WAIT = 120.0
+CELERY_WORKER = re.compile(r"\bcelery\b.*\bworker\b")
 
 
 def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -> int:
@@ -68,9 +69,12 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
             if setup:
                 run_setup(env)
             banner = partial(_banner, env, started, data_dir, begun)
-            return run_processes(processes, env, _apps_run_dir(data_dir), banner=banner)
+            code = run_processes(processes, env, _apps_run_dir(data_dir), banner=banner)
         finally:
             env_file.unlink(missing_ok=True)
+    if code == 0:
+        print(f"Everything stopped. The data stays in {data_dir} (`make reset` deletes it).")
+    return code
 
 
 def run_setup(env: Mapping[str, str]) -> None:
@@ -109,6 +113,8 @@ def run_processes(
     finally:
         printer.stopping.set()
     stop_leftovers(run_dir)  # all stopped by now: this only removes their pid files
+    if printer.asked_to_stop:
+        return 0  # stopping when asked is success; honcho's 130 would make `make` cry error
     return manager.returncode or 0
 
 
@@ -142,6 +148,7 @@ class DemoPrinter(Printer):
     """
 
     STARTED = re.compile(r"^(?P<name>\S+) started \(pid=(?P<pid>\d+)\)$")
+    ASKED_TO_STOP = {"SIGINT received", "SIGTERM received"}  # honcho's words
 
     def __init__(
         self,
@@ -158,13 +165,22 @@ class DemoPrinter(Printer):
         self.banner = banner
         self.port = port
         self.stopping = threading.Event()
+        self.asked_to_stop = False  # Ctrl-C or SIGTERM, as opposed to a process dying
+        self.workers = {name for name, command in commands.items() if CELERY_WORKER.search(command)}
+        self.ready: set[str] = set()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
 
     def write(self, message: Message) -> None:
         with self._lock:
             super().write(message)
-        started = self.STARTED.match(str(message.data).strip())
+        data = message.data  # bytes from the processes, str from honcho itself
+        text = (data.decode(errors="replace") if isinstance(data, bytes) else str(data)).strip()
+        if message.name == "system" and text in self.ASKED_TO_STOP:
+            self.asked_to_stop = True
+        if message.name in self.workers and text.endswith(" ready."):
+            self.ready.add(message.name)  # Celery's own line once the worker consumes
+        started = self.STARTED.match(text)
         if message.name == "system" and started and started["name"] in self.commands:
             # The words the shell leaves alone identify the process later.
             words = shlex.split(self.commands[started["name"]])
@@ -175,14 +191,32 @@ class DemoPrinter(Printer):
             self._watcher.start()
 
     def _print_banner_when_up(self) -> None:
+        # "Up" means a shopper's BUY will be handled: the web server answers a request (its
+        # port opens before its workers have loaded Django) and every Celery worker is ready.
         deadline = time.monotonic() + BANNER_WAIT
         while not self.stopping.wait(0.25):
-            if accepts_connections(HOST, self.port):
+            if self.workers <= self.ready and answers(self.port):
                 with self._lock:
                     print(self.banner(), file=self.output, flush=True)
                 return
             if time.monotonic() > deadline:
+                waiting = sorted(self.workers - self.ready) or ["web"]
+                with self._lock:
+                    print(
+                        f"Still waiting for {', '.join(waiting)} after {BANNER_WAIT:.0f} s: "
+                        "see the lines above.",
+                        file=self.output,
+                        flush=True,
+                    )
                 return
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/health/live/", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:  # refused, reset, timed out, or an HTTP error status
+        return False
 
 
 def _env_file(data_dir: Path) -> Path:
