@@ -74,7 +74,9 @@ class Step:
 class TreeRow:
     step: Step
     depth: int
-    only_child: bool  # drawn as a continuation of its cause, at the same depth
+    # How it hangs from its cause: "↳" an only consequence, drawn at its cause's depth;
+    # "├" one of several, "└" the last of them; "" a message nothing here caused.
+    branch: str
 
 
 def causation_rows(roots: list[Step]) -> list[TreeRow]:
@@ -85,13 +87,17 @@ def causation_rows(roots: list[Step]) -> list[TreeRow]:
     conversation) then stays on the page, and no recursion limit is reached.
     """
     rows: list[TreeRow] = []
-    stack = [(root, 0, False) for root in reversed(roots)]
+    stack = [(root, 0, "") for root in reversed(roots)]
     while stack:
-        step, depth, only_child = stack.pop()
-        rows.append(TreeRow(step, depth, only_child))
-        child_depth = depth if len(step.children) == 1 else depth + 1
-        only = len(step.children) == 1
-        stack.extend((child, child_depth, only) for child in reversed(step.children))
+        step, depth, branch = stack.pop()
+        rows.append(TreeRow(step, depth, branch))
+        children = step.children
+        if len(children) == 1:
+            stack.append((children[0], depth, "↳"))
+        else:
+            last = len(children) - 1
+            for i, child in reversed(list(enumerate(children))):
+                stack.append((child, depth + 1, "└" if i == last else "├"))
     return rows
 
 

@@ -117,6 +117,8 @@ class MessageRecord(models.Model):
 
     class Meta:
         ordering = ["time", "id"]
+        verbose_name = "message"
+        verbose_name_plural = "message log"  # the admin's name for it, everywhere
         constraints = [
             # Coordinates plus timestamp: see handling.RawRecord.timestamp.
             models.UniqueConstraint(

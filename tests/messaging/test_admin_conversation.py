@@ -183,15 +183,15 @@ def test_the_causation_tree_indents_only_where_a_message_has_several_consequence
 
     talk = conversation([place, placed, reserved, email, confirmed, dispatch, dispatched, cancel])
 
-    assert [(r.step.name, r.depth, r.only_child) for r in talk.tree] == [
-        ("PlaceOrder", 0, False),
-        ("OrderPlaced", 0, True),
-        ("StockReserved", 1, False),
-        ("OrderConfirmed", 2, False),
-        ("DispatchOrder", 2, False),
-        ("OrderDispatched", 2, True),
-        ("EmailSent", 1, False),
-        ("CancelOrder", 0, False),
+    assert [(r.step.name, r.depth, r.branch) for r in talk.tree] == [
+        ("PlaceOrder", 0, ""),
+        ("OrderPlaced", 0, "↳"),
+        ("StockReserved", 1, "├"),
+        ("OrderConfirmed", 2, "├"),
+        ("DispatchOrder", 2, "└"),
+        ("OrderDispatched", 2, "↳"),
+        ("EmailSent", 1, "└"),
+        ("CancelOrder", 0, ""),
     ]
 
 
