@@ -69,7 +69,7 @@ class PlaceOrder(ShopCommand):
 class CancelOrder(ShopCommand):
     """Sent when the customer cancels: granted until the order is dispatched, else refused."""
 
-    reason: Annotated[str, Field(min_length=1, max_length=200)] = "Cancelled at your request"
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = "at your request"
 
 
 class OrderPlaced(ShopEvent):

@@ -28,11 +28,8 @@ def confirm_order(event: StockReserved, metadata: Metadata) -> None:
 
 
 def cancel_for_shortage(event: StockUnavailable, metadata: Metadata) -> None:
-    short = ", ".join(
-        f"{s.sku} ({s.available} left, {s.requested} wanted)" for s in event.shortages
-    )
-    services.order_cancel(
-        order_id=event.order_id, reason=f"Out of stock: {short}", caused_by=metadata
+    services.order_cancel_for_shortage(
+        order_id=event.order_id, shortages=event.shortages, caused_by=metadata
     )
 
 

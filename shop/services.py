@@ -8,6 +8,7 @@ and published, in the order its changes happened.
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from messaging import outbox
 from messaging.metadata import Metadata
-from warehouse.contracts import CancelDispatch, DispatchOrder, ReservedLine
+from warehouse.contracts import CancelDispatch, DispatchOrder, ReservedLine, Shortage
 
 from .contracts import (
     CancelOrder,
@@ -186,7 +187,10 @@ def _locked(order_id: uuid.UUID) -> Order:
 
 def _set_status(order: Order, status: str, reason: str = "") -> None:
     order.status = status
-    order.status_reason = reason
+    # The events carry the whole reason; the order keeps what its column holds (a shortage
+    # on each of 50 lines makes a long one).
+    limit = Order._meta.get_field("status_reason").max_length
+    order.status_reason = reason if len(reason) <= limit else reason[: limit - 1] + "…"
     order.save(update_fields=["status", "status_reason", "updated_at"])
 
 
@@ -221,6 +225,18 @@ def order_cancel(*, order_id: uuid.UUID, reason: str, caused_by: Metadata) -> Or
     _set_status(order, Order.Status.CANCELLED, reason)
     outbox.send(OrderCancelled(order_id=order.id, reason=reason), caused_by=caused_by)
     return order
+
+
+@transaction.atomic
+def order_cancel_for_shortage(
+    *, order_id: uuid.UUID, shortages: Iterable[Shortage], caused_by: Metadata
+) -> Order:
+    """StockUnavailable: cancel, naming each short product as the customer saw it."""
+    names = dict(OrderLineRow.objects.filter(order_id=order_id).values_list("sku", "name"))
+    short = ", ".join(
+        f"{names.get(s.sku, s.sku)} ({s.available} left, {s.requested} wanted)" for s in shortages
+    )
+    return order_cancel(order_id=order_id, reason=f"Out of stock: {short}", caused_by=caused_by)
 
 
 @transaction.atomic

@@ -172,7 +172,7 @@ def test_cancelling_without_a_reason_uses_the_contracts_default(api, customer):
     order = an_order(customer)
 
     assert api.post(f"/api/orders/{order.id}/cancel/").status_code == 202
-    assert OutboxMessage.objects.get().payload["reason"] == "Cancelled at your request"
+    assert OutboxMessage.objects.get().payload["reason"] == "at your request"
 
 
 def test_a_dispatched_order_cannot_be_cancelled(api, customer):

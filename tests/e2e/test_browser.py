@@ -92,7 +92,7 @@ def test_buying_more_than_is_left_shows_the_cancellation_and_why(
 
     status = page.locator("[data-status='cancelled']")
     status.wait_for()
-    assert "Out of stock: UMB-014 (1 left, 3 wanted)" in status.inner_text()
+    assert "Out of stock: Product UMB-014 (1 left, 3 wanted)" in status.inner_text()
     page.get_by_text("StockUnavailable", exact=True).wait_for()
     page.get_by_text("OrderCancelled", exact=True).wait_for()
 
@@ -108,7 +108,7 @@ def test_a_shopper_cancels_an_order(live_server, shop_processes, browser):
 
     assert "Cancellation requested" in page.inner_text(".flash")
     page.locator("[data-status='cancelled']").wait_for()
-    assert "Cancelled at your request" in page.inner_text("[data-status='cancelled']")
+    assert "Cancelled: at your request" in page.inner_text("[data-status='cancelled']")
     for step in ("CancelOrder", "CancelDispatch", "DispatchCancelled", "OrderCancelled"):
         page.get_by_text(step, exact=True).wait_for()
 

@@ -74,7 +74,7 @@ def test_the_customer_cancels_while_the_parcel_is_packing(live_server, wait_unti
     assert response.status == 302
     order = wait_until(lambda: settled(order_id), what="the order to settle")
     assert order.status == Order.Status.CANCELLED, order.status_reason
-    assert order.status_reason == "Cancelled at your request"
+    assert order.status_reason == "at your request"
     wait_until(
         lambda: ("sales", "shop.OrderCancelled") in handled_by(order_id),
         what="sales to reverse the order",
