@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from sales.charts import compact_euros
 from sales.selectors import figures_by_day
 from sales.services import sale_record
 
@@ -35,3 +36,20 @@ def test_the_sales_page_draws_the_figures(client):
     assert '<tr data-sku="MUG-001">' in page
     assert page.count('class="column"') == 14
     assert "€28.00" in page
+    # The day's amount is written above its column; the empty days have none.
+    assert page.count('class="value"') == 1 and 'class="value">€28</text>' in page
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        ("0.40", "€0"),
+        ("38.00", "€38"),
+        ("999.49", "€999"),
+        ("1234", "€1.2k"),
+        ("35100", "€35k"),
+        ("2500000", "€2.5M"),
+    ],
+)
+def test_amounts_above_the_columns_stay_short(amount, shown):
+    assert compact_euros(Decimal(amount)) == shown
