@@ -74,30 +74,23 @@ class Step:
 class TreeRow:
     step: Step
     depth: int
-    # How it hangs from its cause: "↳" an only consequence, drawn at its cause's depth;
-    # "├" one of several, "└" the last of them; "" a message nothing here caused.
-    branch: str
+    branch: str  # "├" one of its cause's consequences, "└" the last; "" caused by none here
 
 
 def causation_rows(roots: list[Step]) -> list[TreeRow]:
     """The causation tree as indented rows, depth first.
 
-    A message with one consequence continues at its own depth; only a message with
-    several consequences indents them. A long chain (a retry loop, a 200-message
-    conversation) then stays on the page, and no recursion limit is reached.
+    Walked with a stack, not recursion: a long chain (a retry loop, a 200-message
+    conversation) reaches no recursion limit, and the page caps its indentation.
     """
     rows: list[TreeRow] = []
     stack = [(root, 0, "") for root in reversed(roots)]
     while stack:
         step, depth, branch = stack.pop()
         rows.append(TreeRow(step, depth, branch))
-        children = step.children
-        if len(children) == 1:
-            stack.append((children[0], depth, "↳"))
-        else:
-            last = len(children) - 1
-            for i, child in reversed(list(enumerate(children))):
-                stack.append((child, depth + 1, "└" if i == last else "├"))
+        last = len(step.children) - 1
+        for i, child in reversed(list(enumerate(step.children))):
+            stack.append((child, depth + 1, "└" if i == last else "├"))
     return rows
 
 
