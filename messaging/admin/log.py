@@ -42,6 +42,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
     # The newest first, by the primary key: always indexed, and unlike `time` never null.
     ordering = ["-id"]
     show_full_result_count = False
+    counted_as = "messages"  # the model is called "message log"; what it lists are messages
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     list_per_page = 50

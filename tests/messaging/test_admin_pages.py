@@ -145,6 +145,16 @@ def test_the_log_costs_the_same_queries_for_a_page_of_5_or_of_50(operator):
     assert queries_for_page() == few
 
 
+def test_the_log_is_called_the_message_log_and_counts_messages(operator):
+    long_conversation(3)
+
+    index = operator.get(reverse("admin:index")).content.decode()
+    page = operator.get(LOG).content.decode()
+
+    assert f'href="{LOG}">Message log</a>' in index
+    assert re.search(r"\b3\s+messages\b", page)
+
+
 def test_the_log_never_counts_the_whole_table(operator):
     long_conversation(30)
 
