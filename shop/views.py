@@ -117,7 +117,9 @@ def cancel(request: HttpRequest, order_id: UUID) -> HttpResponse:
     except services.OrderNotCancellable as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Cancellation requested: this page shows when it is done.")
+        messages.success(
+            request, "You asked to cancel this order: its status below shows the answer."
+        )
     return redirect("shop:order", order_id=order_id)
 
 
