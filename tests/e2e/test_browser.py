@@ -106,7 +106,7 @@ def test_a_shopper_cancels_an_order(live_server, shop_processes, browser):
 
     page.get_by_role("button", name="Cancel order").click()
 
-    assert "Cancellation requested" in page.inner_text(".flash")
+    assert "You asked to cancel this order" in page.inner_text(".flash")
     page.locator("[data-status='cancelled']").wait_for()
     assert "Cancelled: at your request" in page.inner_text("[data-status='cancelled']")
     for step in ("CancelOrder", "CancelDispatch", "DispatchCancelled", "OrderCancelled"):
