@@ -86,7 +86,6 @@ def consume_all(topics: list[str], expected: int, *, timeout: float = 120) -> fl
 def round_trip(topic: str, records: list[Record], *, rate: float | None = None) -> RawRun:
     """Produce `records` (at `rate` per second, or as fast as possible) while consuming them."""
     consumer = _consumer(topic)
-    _wait_for_assignment(consumer)
     sent: dict[bytes, float] = {}
     received: dict[bytes, float] = {}
     done = threading.Event()
@@ -125,23 +124,25 @@ def round_trip(topic: str, records: list[Record], *, rate: float | None = None) 
 
 
 def _consumer(topic: str) -> KafkaConsumer:
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers(),
-        group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    consumer.subscribe([topic])
+    # Partitions are assigned, not joined as a group: a group's first join depends on the
+    # broker's coordinator (seconds on Tansu, and once over 30 s on a loaded CI machine),
+    # which is set-up, not what the baseline measures.
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(), enable_auto_commit=False)
+    partitions = [TopicPartition(topic, p) for p in sorted(_partitions_of(consumer, topic))]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
     return consumer
 
 
-def _wait_for_assignment(consumer: KafkaConsumer, timeout: float = 30) -> None:
-    # A new group's first join takes seconds on Tansu: wait for it, never sleep blindly.
+def _partitions_of(consumer: KafkaConsumer, topic: str, timeout: float = 30) -> set[int]:
+    # A topic just created may not be in the metadata yet: ask again until it is.
     deadline = time.monotonic() + timeout
-    while not consumer.assignment():
+    while not (partitions := consumer.partitions_for_topic(topic)):
         if time.monotonic() > deadline:
-            raise TimeoutError("the raw consumer got no partitions")
-        consumer.poll(timeout_ms=100)
+            raise TimeoutError(f"no partitions of {topic} in the broker's metadata")
+        consumer.topics()  # asks the broker for fresh metadata
+        time.sleep(0.1)
+    return partitions
 
 
 def _sleep_until(moment: float) -> None:
