@@ -53,3 +53,15 @@ def test_the_sales_page_draws_the_figures(client):
 )
 def test_amounts_above_the_columns_stay_short(amount, shown):
     assert compact_euros(Decimal(amount)) == shown
+
+
+def test_large_amounts_are_grouped_in_thousands(client):
+    sale_record(
+        order_id=uuid.uuid4(),
+        placed_at=timezone.now(),
+        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": 100, "unit_price": "14.00"}],
+    )
+
+    page = client.get("/sales/").content.decode()
+
+    assert "€1,400.00" in page and "€1400.00" not in page
