@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from . import conf
 from .handling import HandlerFailed, RawRecord, handle_record, set_aside
+from .metadata import Metadata
 from .models import DeadLetter, ParkedRecord
 from .registry import ConsumerGroup, group
 from .wire import MalformedRecord, decode
@@ -64,8 +65,10 @@ def handle_or_park(group: ConsumerGroup, record: RawRecord, parked: set[str]) ->
         return _handle_or_park_failed(group, key, record, parked)
     with transaction.atomic():
         _lock(group.name, key)
-        if _ahead_of(group.name, key, record, _written_at(record)).exists():
-            _store(group.name, key, record)
+        metadata = _metadata(record)
+        written_at = _written_at(record, metadata)
+        if _ahead_of(group.name, key, record, written_at).exists():
+            _store(group.name, key, record, metadata, written_at)
             return PARKED
         # Nothing parked must go first (the queue drained meanwhile, or all of it was
         # written later on other partitions): handle it now, still holding the key's lock,
@@ -173,11 +176,15 @@ def _park_failed(group_name: str, key: str, record: RawRecord, failure: HandlerF
         _lock(group_name, key)
         # The head (nothing ahead of it) is the one retried; a record that failed while
         # others were parked waits its turn behind them.
-        head = not _ahead_of(group_name, key, record, _written_at(record)).exists()
+        metadata = _metadata(record)
+        written_at = _written_at(record, metadata)
+        head = not _ahead_of(group_name, key, record, written_at).exists()
         _store(
             group_name,
             key,
             record,
+            metadata,
+            written_at,
             attempts=1,
             error=failure.error,
             next_attempt_at=timezone.now() + _backoff(1) if head else None,
@@ -204,10 +211,11 @@ def _given_up(head: ParkedRecord, failure: HandlerFailed) -> bool:
     return head.attempts >= conf.get("HANDLER_ATTEMPTS")
 
 
-def _queue_time(group_name: str, key: str, record: RawRecord) -> datetime | None:
+def _queue_time(
+    group_name: str, key: str, record: RawRecord, written_at: datetime | None
+) -> datetime | None:
     """The record's place in its key's queue: its write time, but never before a record
     parked from the same partition, whose order is Kafka's (clocks can disagree with it)."""
-    written_at = _written_at(record)
     latest = ParkedRecord.objects.filter(
         group=group_name, key=key, topic=record.topic, partition=record.partition
     ).aggregate(latest=Max("written_at"))["latest"]
@@ -216,12 +224,17 @@ def _queue_time(group_name: str, key: str, record: RawRecord) -> datetime | None
     return max(written_at, latest)
 
 
-def _written_at(record: RawRecord) -> datetime | None:
-    """When the record's message was written: its CloudEvent time, else Kafka's timestamp."""
+def _metadata(record: RawRecord) -> Metadata | None:
+    """The record's CloudEvent attributes; None for a record that is not one."""
     try:
         metadata, _ = decode(record.key, record.value, record.headers)
     except MalformedRecord:
-        metadata = None
+        return None
+    return metadata
+
+
+def _written_at(record: RawRecord, metadata: Metadata | None) -> datetime | None:
+    """When the record's message was written: its CloudEvent time, else Kafka's timestamp."""
     if metadata is not None:
         return metadata.time
     if record.timestamp:
@@ -233,16 +246,14 @@ def _store(
     group_name: str,
     key: str,
     record: RawRecord,
+    metadata: Metadata | None,
+    written_at: datetime | None,
     *,
     attempts: int = 0,
     error: str = "",
     next_attempt_at=None,
     waiting: bool = False,
 ) -> ParkedRecord:
-    try:
-        metadata, _ = decode(record.key, record.value, record.headers)
-    except MalformedRecord:
-        metadata = None
     parked, _ = ParkedRecord.objects.get_or_create(
         group=group_name,
         topic=record.topic,
@@ -257,7 +268,7 @@ def _store(
             "message_id": metadata.message_id if metadata else None,
             "type": metadata.type if metadata else "",
             "correlation_id": metadata.correlation_id if metadata else None,
-            "written_at": _queue_time(group_name, key, record),
+            "written_at": _queue_time(group_name, key, record, written_at),
             "attempts": attempts,
             "last_error": error,
             "waiting": waiting,
