@@ -11,12 +11,17 @@ from sales.services import sale_record
 pytestmark = pytest.mark.django_db
 
 
-def test_the_page_shows_each_product_and_every_day():
+def sell_mugs(quantity: int) -> None:
+    """One order of `quantity` mugs at €14.00, placed now."""
     sale_record(
         order_id=uuid.uuid4(),
         placed_at=timezone.now(),
-        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": 2, "unit_price": "14.00"}],
+        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": quantity, "unit_price": "14.00"}],
     )
+
+
+def test_the_page_shows_each_product_and_every_day():
+    sell_mugs(2)
 
     days = figures_by_day(days=14)
 
@@ -25,11 +30,7 @@ def test_the_page_shows_each_product_and_every_day():
 
 
 def test_the_sales_page_draws_the_figures(client):
-    sale_record(
-        order_id=uuid.uuid4(),
-        placed_at=timezone.now(),
-        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": 2, "unit_price": "14.00"}],
-    )
+    sell_mugs(2)
 
     page = client.get("/sales/").content.decode()
 
@@ -56,11 +57,7 @@ def test_amounts_above_the_columns_stay_short(amount, shown):
 
 
 def test_large_amounts_are_grouped_in_thousands(client):
-    sale_record(
-        order_id=uuid.uuid4(),
-        placed_at=timezone.now(),
-        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": 100, "unit_price": "14.00"}],
-    )
+    sell_mugs(100)
 
     page = client.get("/sales/").content.decode()
 
