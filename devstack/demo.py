@@ -1,7 +1,9 @@
-"""`python -m devstack demo`: servers, setup steps, then every Procfile process under honcho.
+"""`python -m devstack demo`: servers, setup steps, then every Procfile process, supervised.
 
-Order of shutdown matters: on Ctrl-C honcho stops the applications (they may be finishing a
-transaction or committing offsets), and only then do the servers stop, PostgreSQL last.
+Order of shutdown matters: on Ctrl-C the supervisor (`devstack.supervisor`) stops the
+applications (they may be finishing a transaction or committing offsets), and only then do
+the servers stop, PostgreSQL last. Until then a process that dies is restarted; a server
+that dies stops the demo.
 """
 
 from __future__ import annotations
@@ -17,24 +19,24 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
 from devstack.processes import (
     DevstackError,
+    Service,
     ensure_port_free,
     exclusive,
     is_locked,
-    record_pid,
     stop_leftovers,
 )
 from devstack.procfile import process_types
 from devstack.servers import HOST, embedded_servers
+from devstack.supervisor import STOP_SIGNALS, SYSTEM, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "var"
@@ -53,8 +55,8 @@ CELERY_WORKER = re.compile(r"\bcelery\b.*\bworker\b")
 
 def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -> int:
     begun = time.monotonic()
-    # A shell starting us in the background may have set SIGINT to "ignore"; honcho handles
-    # it during the run regardless, so make the setup phase answer Ctrl-C the same way.
+    # A shell starting us in the background may have set SIGINT to "ignore"; the supervisor
+    # handles it during the run regardless, so make the setup phase answer Ctrl-C the same way.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     processes = process_types(procfile)
     port = int(os.environ.get("PORT") or 8000)
@@ -69,9 +71,14 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
             if setup:
                 run_setup(env)
             banner = partial(_banner, env, started, data_dir, begun)
-            code = run_processes(processes, env, _apps_run_dir(data_dir), banner=banner)
+            code = run_processes(
+                processes, env, _apps_run_dir(data_dir), banner=banner, servers=started.services
+            )
         finally:
             env_file.unlink(missing_ok=True)
+            # The servers stop next: a second Ctrl-C must not cut that short (and leave one up).
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
     if code == 0:
         print(f"Everything stopped. The data stays in {data_dir} (`make reset` deletes it).")
     return code
@@ -97,25 +104,18 @@ def run_processes(
     run_dir: Path,
     *,
     banner: Callable[[], str],
+    servers: Sequence[Service] = (),
 ) -> int:
-    printer = DemoPrinter(
-        sys.stdout, commands=processes, run_dir=run_dir, banner=banner, port=int(env["PORT"])
+    """Run every process until Ctrl-C or SIGTERM (then 0); a dead server raises DevstackError."""
+    printer = DemoPrinter(sys.stdout, commands=processes, banner=banner, port=int(env["PORT"]))
+    supervisor = Supervisor(
+        processes, env=env, cwd=ROOT, run_dir=run_dir, printer=printer, servers=servers
     )
-    manager = Manager(printer)
-    for name, command in processes.items():
-        manager.add_process(name, command, env=dict(env), cwd=str(ROOT))
     try:
-        manager.loop()  # handles Ctrl-C and SIGTERM itself: it stops every process, then returns
-    except BaseException:
-        # Anything else (SIGHUP, a broken terminal): stop them ourselves, with deadlines.
-        stop_leftovers(run_dir)
-        raise
+        return supervisor.run()  # stops every process before it returns or raises
     finally:
         printer.stopping.set()
-    stop_leftovers(run_dir)  # all stopped by now: this only removes their pid files
-    if printer.asked_to_stop:
-        return 0  # stopping when asked is success; honcho's 130 would make `make` cry error
-    return manager.returncode or 0
+        stop_leftovers(run_dir)  # all stopped by now: this only removes their pid files
 
 
 def reset(data_dir: Path = DATA_DIR) -> int:
@@ -139,33 +139,26 @@ def print_env(data_dir: Path = DATA_DIR) -> int:
 
 
 class DemoPrinter(Printer):
-    """honcho's printer, plus two things honcho leaves to its caller.
+    """honcho's printer, plus the banner once the shop is up.
 
-    It records each process's pid (from honcho's "started" line) so that a later run can
-    stop what a killed supervisor left, and it prints the banner once the web server
-    answers. The banner thread starts on the first line written, when honcho has already
-    forked all its processes: no thread is alive while it forks.
+    It watches the lines go by for the Celery workers' "ready." (a restarted worker is
+    waited for again) and starts the banner's thread with the first line written.
     """
 
-    STARTED = re.compile(r"^(?P<name>\S+) started \(pid=(?P<pid>\d+)\)$")
-    ASKED_TO_STOP = {"SIGINT received", "SIGTERM received"}  # honcho's words
+    STARTED = re.compile(r"^(?P<name>\S+) started \(pid=\d+\)$")
 
     def __init__(
         self,
         output: TextIO,
         *,
         commands: Mapping[str, str],
-        run_dir: Path,
         banner: Callable[[], str],
         port: int,
     ):
         super().__init__(output)
-        self.commands = commands
-        self.run_dir = run_dir
         self.banner = banner
         self.port = port
         self.stopping = threading.Event()
-        self.asked_to_stop = False  # Ctrl-C or SIGTERM, as opposed to a process dying
         self.workers = {name for name, command in commands.items() if CELERY_WORKER.search(command)}
         self.ready: set[str] = set()
         self._lock = threading.Lock()
@@ -174,18 +167,13 @@ class DemoPrinter(Printer):
     def write(self, message: Message) -> None:
         with self._lock:
             super().write(message)
-        data = message.data  # bytes from the processes, str from honcho itself
+        data = message.data  # bytes from the processes, str from the supervisor itself
         text = (data.decode(errors="replace") if isinstance(data, bytes) else str(data)).strip()
-        if message.name == "system" and text in self.ASKED_TO_STOP:
-            self.asked_to_stop = True
         if message.name in self.workers and text.endswith(" ready."):
             self.ready.add(message.name)  # Celery's own line once the worker consumes
         started = self.STARTED.match(text)
-        if message.name == "system" and started and started["name"] in self.commands:
-            # The words the shell leaves alone identify the process later.
-            words = shlex.split(self.commands[started["name"]])
-            markers = [word for word in words if "$" not in word]
-            record_pid(self.run_dir, started["name"], int(started["pid"]), markers, signal.SIGTERM)
+        if message.name == SYSTEM and started:
+            self.ready.discard(started["name"])
         if self._watcher is None:
             self._watcher = threading.Thread(target=self._print_banner_when_up, daemon=True)
             self._watcher.start()

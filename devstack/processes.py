@@ -46,11 +46,11 @@ class Service:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         if self.running():
-            _signal_group(self.popen.pid, self.stop_signal)
+            signal_group(self.popen.pid, self.stop_signal)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                _signal_group(self.popen.pid, signal.SIGKILL)
+                signal_group(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
         self.pid_file.unlink(missing_ok=True)
 
@@ -124,7 +124,7 @@ def exclusive(data_dir: Path) -> Iterator[None]:
     """Hold the data folder for one supervisor at a time, cleaning up a dead one's leftovers.
 
     A POSIX record lock (lockf) rather than flock: it belongs to this process alone, so the
-    helpers honcho forks do not inherit it and it vanishes the moment this process dies,
+    processes it starts do not inherit it and it vanishes the moment this process dies,
     however it dies.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -207,12 +207,12 @@ def stop_if_running(pid: int, markers: Sequence[str], sig: signal.Signals) -> bo
     A group whose leader has exited but whose members live on is still that session: the
     kernel never hands out a pid that is in use as a group id.
     """
-    ours = _command_matches(pid, markers) or (not _alive(pid) and _group_alive(pid))
+    ours = _command_matches(pid, markers) or (not _alive(pid) and group_alive(pid))
     if pid in (os.getpid(), os.getpgid(0)) or not ours:
         return False
-    _signal_group(pid, sig)
+    signal_group(pid, sig)
     if not _wait_gone(pid, STOP_TIMEOUT):
-        _signal_group(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
         _wait_gone(pid, STOP_TIMEOUT)
     return True
 
@@ -237,7 +237,8 @@ def as_user(user: str | None) -> dict[str, object]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the session (process group) that `pid` leads: the program and its children."""
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:
@@ -253,14 +254,17 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     the port) exits a moment later.
     """
     deadline = time.monotonic() + timeout
-    while _alive(pid) or _group_alive(pid):
+    while _alive(pid) or group_alive(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(POLL_INTERVAL)
     return True
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Whether a live process (not a zombie) is still in the process group `pgid`."""
+    if pgid <= 0:
+        return False  # 0 is the kernel's own threads' group, never one of ours
     if not Path("/proc/self").exists():
         try:
             os.killpg(pgid, 0)

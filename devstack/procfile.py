@@ -1,8 +1,8 @@
 """Running one Procfile process type by name: how containers start the shop's processes.
 
 `python -m devstack run worker-warehouse` execs exactly the Procfile's line for that type,
-so `make demo` (every type under honcho) and docker-compose.yml (one type per service)
-cannot drift apart: the Procfile is the only list of commands.
+so `make demo` (every type, under `devstack.supervisor`) and docker-compose.yml (one type
+per service) cannot drift apart: the Procfile is the only list of commands.
 """
 
 from __future__ import annotations

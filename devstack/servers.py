@@ -179,6 +179,14 @@ def start_kafka(data_dir: Path, port: int = KAFKA_PORT) -> Service:
     return service
 
 
+class StartedServers(dict[str, str]):
+    """The variables to export (name → URL), with the server behind each, to watch it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.services: list[Service] = []
+
+
 @contextlib.contextmanager
 def embedded_servers(
     data_dir: Path,
@@ -188,7 +196,7 @@ def embedded_servers(
     kafka_port: int = KAFKA_PORT,
     only_missing: bool = True,
     durable: bool = True,
-) -> Iterator[dict[str, str]]:
+) -> Iterator[StartedServers]:
     """Start a server for each URL the environment lacks; yield the variables to export.
 
     With `only_missing=False` all three start regardless. Servers stop in reverse order on
@@ -201,13 +209,14 @@ def embedded_servers(
         "KAFKA_BOOTSTRAP_SERVERS": lambda: start_kafka(data_dir, kafka_port),
     }
     with _signals_as_keyboard_interrupt(), exclusive(data_dir), contextlib.ExitStack() as stack:
-        exported = {}
+        exported = StartedServers()
         for variable, start in starters.items():
             if only_missing and os.environ.get(variable):
                 continue
             service = start()
             stack.callback(service.stop)
             exported[variable] = service.url
+            exported.services.append(service)
         yield exported
 
 
