@@ -135,6 +135,8 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "notifications.backends.Database
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Event-Driven Shop <shop@example.com>")
+# Seconds per SMTP operation; a delivery's lease (notifications/conf.py) must outlast a send.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 TEXT_BACKEND = os.environ.get("TEXT_BACKEND", "notifications.backends.DatabaseTextBackend")
 
 # Celery: Redis is the task broker; Kafka carries the business messages.
@@ -154,7 +156,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     # Safety nets for delayed tasks lost with a worker or Redis restart.
-    "notifications-deliver-stuck": {"task": "notifications.deliver_stuck", "schedule": 30.0},
+    # Lost deliveries and dead claims: a crashed send is recovered within a lease plus this.
+    "notifications-deliver-stuck": {"task": "notifications.deliver_stuck", "schedule": 10.0},
     "warehouse-ship-due": {"task": "warehouse.ship_due", "schedule": 10.0},
     "messaging-retry-due": {"task": "messaging.retry_due", "schedule": 10.0},
     "messaging-publish-dead-letters": {"task": "messaging.publish_dead_letters", "schedule": 60.0},

@@ -2,8 +2,18 @@
 
 The demo's backends store what they send in the database so a person can read it in
 the admin; production sets EMAIL_BACKEND (SMTP) and TEXT_BACKEND to real gateways.
+
+Every delivery carries a key that is the same on every attempt of one notification (see
+notifications.delivery): an email's `Message-ID` header, a text's `idempotency_key`. The
+demo's backends honour it as a deduplicating provider does: a second send with a key
+already delivered stores nothing and is reported as "already delivered". For mail, that
+report is Django's own: `send_messages()` returns how many messages it sent, and a
+message recognised as a repeat is not counted.
 """
 
+import functools
+import inspect
+import logging
 from typing import Protocol
 
 from django.conf import settings
@@ -12,29 +22,77 @@ from django.utils.module_loading import import_string
 
 from .models import SentEmail, SentText
 
+logger = logging.getLogger(__name__)
+
 
 class DatabaseEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
-        SentEmail.objects.bulk_create(
-            SentEmail(to=", ".join(m.to), from_email=m.from_email, subject=m.subject, body=m.body)
-            for m in email_messages
-        )
-        return len(email_messages)
+        sent = 0
+        for m in email_messages:
+            # The header the message would carry on the wire: the one set by the caller,
+            # or the one Django makes up for a message without it.
+            _, created = SentEmail.objects.get_or_create(
+                message_id=m.message()["Message-ID"],
+                defaults={
+                    "to": ", ".join(m.to),
+                    "from_email": m.from_email,
+                    "subject": m.subject,
+                    "body": m.body,
+                },
+            )
+            sent += created
+        return sent
 
 
 class TextBackend(Protocol):
-    def send(self, *, to: str, body: str) -> None: ...
+    """What TEXT_BACKEND names: a class made without arguments, with this method.
+
+    `send` delivers one text and returns False if the gateway recognised `idempotency_key`
+    as delivered already (True or None otherwise). It raises if the text may not have
+    been delivered; it is then tried again later with the same key. A backend whose
+    `send(*, to, body)` takes no key still works, but its repeats cannot be recognised.
+    """
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> bool | None: ...
 
 
 class DatabaseTextBackend:
-    def send(self, *, to: str, body: str) -> None:
-        SentText.objects.create(to=to, body=body)
+    def send(self, *, to: str, body: str, idempotency_key: str) -> bool:
+        _, created = SentText.objects.get_or_create(
+            idempotency_key=idempotency_key, defaults={"to": to, "body": body}
+        )
+        return created
 
 
 class ConsoleTextBackend:
-    def send(self, *, to: str, body: str) -> None:
-        print(f"TEXT to {to}: {body}")
+    def send(self, *, to: str, body: str, idempotency_key: str) -> bool:
+        print(f"TEXT to {to} [{idempotency_key}]: {body}")
+        return True
 
 
 def text_backend() -> TextBackend:
     return import_string(settings.TEXT_BACKEND)()
+
+
+def send_text(*, to: str, body: str, idempotency_key: str) -> bool:
+    """Send a text through TEXT_BACKEND; False if it was recognised as delivered already."""
+    backend = text_backend()
+    if not _takes_key(type(backend)):
+        backend.send(to=to, body=body)
+        return True
+    return backend.send(to=to, body=body, idempotency_key=idempotency_key) is not False
+
+
+@functools.cache
+def _takes_key(backend_class: type) -> bool:
+    parameters = inspect.signature(backend_class.send).parameters.values()
+    takes = any(
+        p.name == "idempotency_key" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    )
+    if not takes:
+        logger.warning(
+            "%s.send() takes no idempotency_key: a text sent again after a crash cannot be "
+            "recognised as a repeat",
+            backend_class.__qualname__,
+        )
+    return takes

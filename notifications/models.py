@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Now
 
 
 class Recipient(models.Model):
@@ -14,15 +15,23 @@ class Recipient(models.Model):
 
 
 class Notification(models.Model):
-    """One message to a customer: at most one per order, kind and channel."""
+    """One message to a customer: at most one per order, kind and channel.
+
+    Delivery is at least once, with a deduplication key. An attempt claims the row
+    (pending -> sending) in one transaction, sends outside any transaction, and marks it
+    sent in a second one (notifications.delivery). `dedup_key` is the same on every
+    attempt: the email's Message-ID, the text's idempotency key.
+    """
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
         TEXT = "text", "Text"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
+        PENDING = "pending", "Pending"  # an attempt is due at next_attempt_at
+        SENDING = "sending", "Sending"  # an attempt claimed it at claimed_at
         SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"  # out of attempts: a person decides (admin)
 
     order_id = models.UUIDField(db_index=True)
     kind = models.CharField(max_length=30)
@@ -31,6 +40,18 @@ class Notification(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Times that workers on different hosts compare come from one clock, the database's.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_default=Now())
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    dedup_key = models.CharField(
+        "deduplication key",
+        max_length=255,
+        blank=True,
+        help_text="The email's Message-ID or the text's idempotency key: the same on every "
+        "attempt, so the provider can recognise a repeat. Set by the first attempt.",
+    )
     # The conversation and the message that asked for it, so EmailSent/TextSent join it.
     correlation_id = models.UUIDField()
     caused_by = models.UUIDField()
@@ -44,7 +65,19 @@ class Notification(models.Model):
                 fields=["order_id", "kind", "channel"], name="one_notification_per_kind"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        # What the sweep looks for; partial, so the many sent rows are not in them.
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="notification_due_idx",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="notification_claimed_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} '{self.kind}' to {self.to}"
@@ -57,10 +90,20 @@ class SentEmail(models.Model):
     from_email = models.CharField(max_length=254)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-sent_at"]
+        # As a provider that deduplicates keeps it: a second send of one key is recognised.
+        # Blank only in rows older than the key.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"],
+                condition=~models.Q(message_id=""),
+                name="one_sent_email_per_message_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
@@ -71,10 +114,19 @@ class SentText(models.Model):
 
     to = models.CharField(max_length=20)
     body = models.CharField(max_length=480)
+    idempotency_key = models.CharField(max_length=255, blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-sent_at"]
+        # As a gateway that deduplicates keeps it; blank for a text sent without a key.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="one_sent_text_per_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.to}: {self.body[:40]}"

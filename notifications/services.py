@@ -1,24 +1,22 @@
-"""The notifications app's writes: deciding what to tell a customer, and telling them.
+"""The notifications app's writes: deciding what to tell a customer.
 
 Deciding happens in the handler's transaction (one Notification row per order, kind and
 channel, so a redelivered event decides nothing new); sending is a side effect that
-cannot be rolled back, so it runs after commit, in a Celery task.
+cannot be rolled back, so it runs after commit, in a Celery task: notifications.delivery
+tells the customer, at least once, with a deduplication key.
 """
 
 import uuid
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
 
 from messaging import outbox
 from messaging.handling import NotYet
-from messaging.metadata import CauseRef, Metadata
+from messaging.metadata import Metadata
 
 from . import messages
-from .backends import text_backend
-from .contracts import EmailSent, SendEmail, SendText, TextSent
+from .contracts import SendEmail, SendText
+from .delivery import notification_deliver as notification_deliver  # benchmarks deliver inline
 from .models import Notification, Recipient
 
 
@@ -98,41 +96,11 @@ def _deliver_after_commit(notifications: list[Notification]) -> None:
 
 
 @transaction.atomic
-def notification_deliver(*, notification_id: int) -> Notification:
-    """Send one notification unless it was sent already, and announce it."""
-    notification = Notification.objects.select_for_update().get(id=notification_id)
-    if notification.status == Notification.Status.SENT:
-        return notification
-    if notification.channel == Notification.Channel.EMAIL:
-        send_mail(
-            notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.to]
-        )
-        sent = EmailSent(
-            order_id=notification.order_id, about=notification.kind, to=notification.to
-        )
-    else:
-        text_backend().send(to=notification.to, body=notification.body)
-        sent = TextSent(order_id=notification.order_id, about=notification.kind, to=notification.to)
-    notification.status = Notification.Status.SENT
-    notification.sent_at = timezone.now()
-    notification.save(update_fields=["status", "sent_at"])
-    outbox.send(sent, caused_by=CauseRef(notification.caused_by, notification.correlation_id))
-    return notification
-
-
-def notifications_stuck(*, older_than_seconds: int = 30) -> list[int]:
-    """Pending notifications whose delivery task was lost (worker or Redis restarted)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    return list(
-        Notification.objects.filter(
-            status=Notification.Status.PENDING, created_at__lt=cutoff
-        ).values_list("id", flat=True)[:500]
-    )
-
-
-@transaction.atomic
 def notification_resend(*, notification: Notification) -> Metadata:
-    """Ask, through Kafka, for this email or text to be sent again (an operator's resend)."""
+    """Ask, through Kafka, for this email or text to be sent again (an operator's resend).
+
+    It becomes a new notification with a key of its own: meant to arrive a second time.
+    """
     if notification.channel == Notification.Channel.EMAIL:
         command = SendEmail(
             order_id=notification.order_id,

@@ -1,0 +1,270 @@
+"""Delivering a notification: at least once, with a deduplication key.
+
+A mail server or an SMS gateway cannot take part in our transaction, so nothing can send
+exactly once: a worker can die after the provider accepted a message and before it
+recorded that. What this module guarantees instead:
+
+- One attempt at a time. An attempt claims the row (pending -> sending, attempts + 1,
+  claimed_at starts its lease) and commits; sends outside any transaction; then marks it
+  sent and announces it (EmailSent/TextSent through the outbox) in a second transaction.
+  A task that finds the row sent, failed, claimed or not due yet does nothing.
+- The same key on every attempt (`dedup_key`: the email's Message-ID, the text's
+  idempotency key), so a provider that deduplicates recognises a repeat (the demo's
+  backends do) and mail clients can tell a repeated email from a new one.
+- Nothing stuck, nothing silent. A failed attempt records its error and when the next is
+  due, and schedules it (exponential backoff); after DELIVERY_ATTEMPTS the row is left
+  failed for a person. A claim whose lease ended (its worker died between claiming and
+  marking sent, maybe after sending) is found by the sweep and sent again with its key.
+- One retry chain per row. The sweep queues only a row whose attempt is overdue (its task
+  was lost) or whose lease ended, and makes it due now, so the next sweep leaves it while
+  that task waits; an early or duplicate task ends at the claim.
+
+Decided against: sending in the transaction that marks the row sent (the first version).
+A crash after the send rolled the mark back, and the message went again with nothing to
+recognise it by; and the row stayed locked for as long as the mail server took.
+"""
+
+import logging
+from datetime import timedelta
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.utils import DNS_NAME
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from messaging import outbox
+from messaging.metadata import CauseRef
+
+from . import conf
+from .backends import send_text
+from .contracts import EmailSent, TextSent
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+
+# A task this early is still the one that was scheduled: countdowns run on the workers'
+# clocks, while next_attempt_at is on the database's.
+EARLY_TOLERANCE = timedelta(seconds=1)
+
+
+def notification_deliver(*, notification_id: int) -> Notification:
+    """Make one attempt to deliver a notification, if it is due; call it outside a transaction."""
+    notification, claimed = _claim(notification_id)
+    if not claimed:
+        return notification
+    try:
+        delivered_now = _send(notification)
+    # A mail server or gateway can fail in many ways; each is worth another try with the
+    # same key, which makes a try harmless even if the failed one did get through.
+    except Exception as exc:
+        return _record_failure(notification, exc)
+    return _mark_sent(notification, delivered_now=delivered_now)
+
+
+def notifications_stuck(*, limit: int = 500) -> list[int]:
+    """Queue again the deliveries that were lost (the scheduler's safety net); returns their ids.
+
+    A pending row is lost when its attempt is OVERDUE_SECONDS late: its Celery task went
+    with a worker or a Redis restart. A sending row is lost when its lease has ended: its
+    worker died between claiming it and marking it sent, perhaps after sending, so it is
+    sent again with the same key, which the provider recognises. A row whose retry is
+    still waiting, or whose attempt is in progress, is left alone.
+    """
+    overdue = timedelta(seconds=conf.get("OVERDUE_SECONDS"))
+    lease = timedelta(seconds=conf.get("LEASE_SECONDS"))
+    queued = []
+    with transaction.atomic():
+        lost = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .annotate(db_now=Now())
+            .filter(
+                Q(status=Status.PENDING, next_attempt_at__lte=Now() - overdue)
+                # No time at all: a row made pending by hand. Without one it would wait forever.
+                | Q(status=Status.PENDING, next_attempt_at=None)
+                | Q(status=Status.SENDING, claimed_at__lte=Now() - lease)
+            )
+            .order_by("id")[:limit]
+        )
+        for notification in lost:
+            if notification.status == Status.SENDING:
+                claimed_at = f"{notification.claimed_at:%Y-%m-%d %H:%M:%S %Z}"
+                notification.last_error = (
+                    f"Attempt {notification.attempts}, claimed at {claimed_at}, did not finish "
+                    "within its lease (its worker died?)"
+                )
+                if notification.attempts >= conf.get("DELIVERY_ATTEMPTS"):
+                    _give_up(notification)
+                    continue
+                logger.warning(
+                    "Notification %s: recovering attempt %d, which did not finish within its "
+                    "lease; delivering again with the same key %s",
+                    notification.id,
+                    notification.attempts,
+                    notification.dedup_key,
+                )
+            # Due now: the task queued here is the row's one retry chain.
+            notification.status = Status.PENDING
+            notification.next_attempt_at = notification.db_now
+            notification.save(update_fields=["status", "next_attempt_at", "last_error"])
+            _schedule(notification.id)
+            queued.append(notification.id)
+    return queued
+
+
+def notifications_retry(*, ids: list[int]) -> int:
+    """Deliver failed notifications again, with their own keys (an operator's decision).
+
+    Each gets DELIVERY_ATTEMPTS more attempts. Unlike "send again" (SendEmail/SendText,
+    a new notification with a new key), a repeat of a message that did get through after
+    all is still recognised.
+    """
+    with transaction.atomic():
+        failed = list(
+            Notification.objects.select_for_update()
+            .annotate(db_now=Now())
+            .filter(id__in=ids, status=Status.FAILED)
+        )
+        for notification in failed:
+            notification.status = Status.PENDING
+            notification.attempts = 0
+            notification.next_attempt_at = notification.db_now
+            notification.save(update_fields=["status", "attempts", "next_attempt_at"])
+            _schedule(notification.id)
+    return len(failed)
+
+
+def dedup_key(notification: Notification) -> str:
+    """`notification-<id>.<order ref>@<the sender's domain>`, unique to one notification.
+
+    The order's reference keeps it unique where ids are reused (a database reset), so a
+    provider's memory of an old key cannot swallow a new message.
+    """
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or str(DNS_NAME)
+    return f"notification-{notification.id}.{str(notification.order_id)[:8].upper()}@{domain}"
+
+
+def _claim(notification_id: int) -> tuple[Notification, bool]:
+    with transaction.atomic():
+        notification = _locked(notification_id)
+        if notification.status != Status.PENDING:
+            return notification, False  # sent, failed, or claimed by an attempt in progress
+        due = notification.next_attempt_at
+        if due and due > notification.db_now + EARLY_TOLERANCE:
+            return notification, False  # an early or duplicate task: the scheduled one will come
+        notification.status = Status.SENDING
+        notification.attempts += 1
+        notification.claimed_at = notification.db_now
+        notification.next_attempt_at = None
+        # Fixed by the first attempt, so a later change of DEFAULT_FROM_EMAIL keeps it.
+        notification.dedup_key = notification.dedup_key or dedup_key(notification)
+        notification.save(
+            update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "dedup_key"]
+        )
+    return notification, True
+
+
+def _send(notification: Notification) -> bool:
+    """Send outside any transaction; False if the provider had this key delivered already."""
+    if notification.channel == Notification.Channel.EMAIL:
+        message = EmailMessage(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.to],
+            headers={"Message-ID": f"<{notification.dedup_key}>"},
+        )
+        return message.send() > 0
+    return send_text(
+        to=notification.to, body=notification.body, idempotency_key=notification.dedup_key
+    )
+
+
+def _mark_sent(claimed: Notification, *, delivered_now: bool) -> Notification:
+    _reconnect_if_broken()
+    with transaction.atomic():
+        notification = _locked(claimed.id)
+        if notification.status == Status.SENT:
+            # A later attempt (this one's lease had ended) got there first and announced it.
+            return notification
+        if not delivered_now:
+            logger.info(
+                "Notification %s: the provider already had %s; an earlier attempt delivered it",
+                notification.id,
+                notification.dedup_key,
+            )
+        # Whatever the row says now (a later attempt may hold it), this send happened.
+        notification.status = Status.SENT
+        notification.sent_at = notification.db_now
+        notification.next_attempt_at = None
+        notification.save(update_fields=["status", "sent_at", "next_attempt_at"])
+        outbox.send(
+            _announcement(notification),
+            caused_by=CauseRef(notification.caused_by, notification.correlation_id),
+        )
+    return notification
+
+
+def _announcement(notification: Notification) -> EmailSent | TextSent:
+    sent = EmailSent if notification.channel == Notification.Channel.EMAIL else TextSent
+    return sent(order_id=notification.order_id, about=notification.kind, to=notification.to)
+
+
+def _record_failure(claimed: Notification, exc: Exception) -> Notification:
+    error = f"{type(exc).__name__}: {exc}"
+    logger.warning("Notification %s: attempt %d failed: %s", claimed.id, claimed.attempts, error)
+    _reconnect_if_broken()
+    with transaction.atomic():
+        notification = _locked(claimed.id)
+        if notification.status != Status.SENDING or notification.attempts != claimed.attempts:
+            return notification  # this attempt outlived its lease; a later one owns the row
+        notification.last_error = error
+        if notification.attempts >= conf.get("DELIVERY_ATTEMPTS"):
+            _give_up(notification)
+            return notification
+        delay = _backoff(notification.attempts)
+        notification.status = Status.PENDING
+        notification.next_attempt_at = notification.db_now + delay
+        notification.save(update_fields=["status", "next_attempt_at", "last_error"])
+        _schedule(notification.id, countdown=delay.total_seconds())
+    return notification
+
+
+def _give_up(notification: Notification) -> None:
+    logger.error(
+        "Notification %s: given up after %d attempts: %s",
+        notification.id,
+        notification.attempts,
+        notification.last_error,
+    )
+    notification.status = Status.FAILED
+    notification.next_attempt_at = None
+    notification.save(update_fields=["status", "next_attempt_at", "last_error"])
+
+
+def _locked(notification_id: int) -> Notification:
+    """The row, locked until the transaction ends, with the database's time as `db_now`."""
+    return Notification.objects.select_for_update().annotate(db_now=Now()).get(id=notification_id)
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = conf.get("RETRY_BACKOFF_SECONDS")
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), conf.get("RETRY_BACKOFF_MAX_SECONDS")))
+
+
+def _schedule(notification_id: int, *, countdown: float = 0.0) -> None:
+    """An attempt for the notification in `countdown` seconds, once the transaction commits."""
+    from .tasks import deliver
+
+    transaction.on_commit(lambda: deliver.apply_async((notification_id,), countdown=countdown))
+
+
+def _reconnect_if_broken() -> None:
+    # The demo's backends write to this database: a send that failed because the connection
+    # was cut leaves it unusable, and a new one is needed to record what happened.
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
