@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.utils.text import Truncator
 
-from . import services
+from . import delivery, services
 from .models import Notification, Recipient, SentEmail, SentText
 
 
@@ -14,12 +15,34 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "order_id", "kind", "channel", "to", "status", "sent_at"]
-    list_filter = ["status", "channel", "kind"]
-    search_fields = ["order_id", "to", "correlation_id"]
-    actions = ["resend"]
+    """Where each notification's delivery stands; a failed one shows why it was given up."""
 
-    @admin.action(description="Send again (SendEmail / SendText through Kafka)")
+    list_display = [
+        "created_at",
+        "order_id",
+        "kind",
+        "channel",
+        "to",
+        "status",
+        "attempts",
+        "error",
+        "dedup_key",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel", "kind"]
+    search_fields = ["order_id", "to", "correlation_id", "dedup_key"]
+    actions = ["retry", "resend"]
+
+    @admin.display(description="last error", ordering="last_error")
+    def error(self, notification: Notification) -> str:
+        return Truncator(notification.last_error).chars(80)
+
+    @admin.action(description="Deliver failed ones again (same deduplication key)")
+    def retry(self, request, queryset) -> None:
+        retried = delivery.notifications_retry(ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"Delivering {retried} failed notification(s) again.")
+
+    @admin.action(description="Send again as a new message (SendEmail / SendText through Kafka)")
     def resend(self, request, queryset) -> None:
         for notification in queryset:
             services.notification_resend(notification=notification)
@@ -28,14 +51,14 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 @admin.register(SentEmail)
 class SentEmailAdmin(ReadOnlyAdmin):
-    list_display = ["sent_at", "to", "subject"]
-    search_fields = ["to", "subject", "body"]
+    list_display = ["sent_at", "to", "subject", "message_id"]
+    search_fields = ["to", "subject", "body", "message_id"]
 
 
 @admin.register(SentText)
 class SentTextAdmin(ReadOnlyAdmin):
-    list_display = ["sent_at", "to", "body"]
-    search_fields = ["to", "body"]
+    list_display = ["sent_at", "to", "body", "idempotency_key"]
+    search_fields = ["to", "body", "idempotency_key"]
 
 
 @admin.register(Recipient)
