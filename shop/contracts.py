@@ -5,14 +5,16 @@ Other apps may import this module (and only this one) from the shop.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from messaging.contracts import Command, Event
 
 MAX_QUANTITY = 20
+MAX_LINES = 50
 Sku = Annotated[str, Field(min_length=1, max_length=40)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
@@ -41,6 +43,39 @@ class OrderLine(_Value):
     unit_price: Money
 
 
+Lines = TypeVar("Lines", bound=tuple)
+
+
+def _one_line_per_sku(lines: Lines) -> Lines:
+    """An order names each product on one line.
+
+    Else MAX_QUANTITY holds per line, not per product, and whoever adds lines up by SKU
+    (the warehouse reserving, sales counting) sees the product twice.
+    """
+    seen: set[str] = set()
+    repeated = []  # indexes of the lines whose SKU an earlier line has
+    for index, line in enumerate(lines):
+        if line.sku in seen:
+            repeated.append(index)
+        seen.add(line.sku)
+    if repeated:
+        skus = ", ".join(dict.fromkeys(lines[i].sku for i in repeated))
+        raise PydanticCustomError(
+            "sku_on_two_lines",
+            "Each product goes on one line, with its whole quantity; on more than one: {skus}",
+            {"skus": skus, "lines": tuple(repeated)},
+        )
+    return lines
+
+
+# The lines PlaceOrder asks for: the one rule every entrypoint that places an order relies on.
+RequestedLines = Annotated[
+    tuple[RequestedLine, ...],
+    Field(min_length=1, max_length=MAX_LINES),
+    AfterValidator(_one_line_per_sku),
+]
+
+
 class ShopCommand(Command):
     abstract = True
     source = "shop"
@@ -61,7 +96,7 @@ class PlaceOrder(ShopCommand):
     """Sent by the storefront's BUY: the shop creates the order, or rejects it."""
 
     customer: Customer
-    lines: Annotated[tuple[RequestedLine, ...], Field(min_length=1, max_length=50)]
+    lines: RequestedLines
     # The signed-in account placing it, if any: "My orders" lists it.
     account_id: int | None = None
 
@@ -74,7 +109,7 @@ class CancelOrder(ShopCommand):
 
 class OrderPlaced(ShopEvent):
     customer: Customer
-    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
+    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1), AfterValidator(_one_line_per_sku)]
     total: Money
     placed_at: datetime
 

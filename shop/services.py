@@ -47,7 +47,11 @@ class OrderRequest:
 def order_request(
     *, customer: Customer, lines: list[RequestedLine], account_id: int | None = None
 ) -> OrderRequest:
-    """BUY: ask the shop, through Kafka, to place an order. Starts a conversation."""
+    """BUY: ask the shop, through Kafka, to place an order. Starts a conversation.
+
+    The PlaceOrder contract has the last word on the lines (e.g. one line per product): it
+    raises pydantic's ValidationError, and nothing is written.
+    """
     placed = OrderRequest(order_id=uuid.uuid4(), correlation_id=uuid.uuid4())
     _send_place_order(placed, customer=customer, lines=lines, account_id=account_id)
     return placed

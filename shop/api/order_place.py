@@ -7,6 +7,7 @@ different body is refused with 422.
 
 import re
 
+import pydantic
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
@@ -17,12 +18,11 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from .. import selectors, services
-from ..contracts import MAX_QUANTITY, Customer, RequestedLine
+from ..contracts import MAX_LINES, MAX_QUANTITY, Customer, RequestedLine, RequestedLines
 from .errors import Unprocessable, contract
 from .fields import ItemList, Text
 from .throttling import ScopedThrottle
 
-MAX_LINES = 50  # as PlaceOrder allows
 # As the Customer contract says (stricter than Django's EmailField: a dot in the domain).
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9 ()-]{6,20}$"
@@ -81,18 +81,25 @@ class OrderPlaceApi(APIView):
 
         def validate_lines(self, lines: list[dict]) -> list[RequestedLine]:
             for_sale = selectors.skus_for_sale(line["sku"] for line in lines)
-            errors, seen = {}, set()
-            for index, line in enumerate(lines):
-                if line["sku"] not in for_sale:
-                    errors[index] = {"sku": ["No product with this SKU is for sale."]}
-                elif line["sku"] in seen:
-                    # Else one line each could pass the per-product limit MAX_QUANTITY times.
-                    errors[index] = {"sku": ["This product is on another line already."]}
-                seen.add(line["sku"])
+            # Keyed by line index, as DRF reports the lines' own field errors.
+            errors = {
+                index: {"sku": ["No product with this SKU is for sale."]}
+                for index, line in enumerate(lines)
+                if line["sku"] not in for_sale
+            }
+            requested = [contract(RequestedLine, line) for line in lines]
+            try:
+                PLACE_ORDER_LINES.validate_python(tuple(requested))
+            except pydantic.ValidationError as invalid:
+                for error in invalid.errors():
+                    if error["type"] == "sku_on_two_lines":
+                        for index in error["ctx"]["lines"]:
+                            errors.setdefault(index, {"sku": [ON_ANOTHER_LINE]})
+                    else:  # a rule of PlaceOrder's that the serializer does not mirror
+                        errors.setdefault("non_field_errors", []).append(error["msg"])
             if errors:
-                # Keyed by line index, as DRF reports the lines' own field errors.
                 raise serializers.ValidationError(errors)
-            return [contract(RequestedLine, line) for line in lines]
+            return requested
 
         def validate_customer(self, customer: dict) -> Customer:
             return contract(Customer, customer)
@@ -161,6 +168,12 @@ class OrderPlaceApi(APIView):
         return Response(
             answer.data, status=status.HTTP_202_ACCEPTED, headers={"Location": url, **replayed}
         )
+
+
+# PlaceOrder's own lines rule, so that the API refuses what the command would (e.g. a
+# product on two lines) before anything is written, and says which line.
+PLACE_ORDER_LINES = pydantic.TypeAdapter(RequestedLines)
+ON_ANOTHER_LINE = "This product is on another line already."
 
 
 def _request(*, idempotency_key: str | None, **order) -> tuple[services.OrderRequest, bool]:

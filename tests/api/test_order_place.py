@@ -110,6 +110,21 @@ def without(field: str) -> dict:
             with_changes([{"sku": "MUG-001", "quantity": 20}, {"sku": "MUG-001", "quantity": 20}]),
             {"lines": {"1": {"sku": ["This product is on another line already."]}}},
         ),
+        (
+            with_changes(
+                [
+                    {"sku": "MUG-001", "quantity": 1},
+                    {"sku": "NOPE-404", "quantity": 1},
+                    {"sku": "MUG-001", "quantity": 1},
+                ]
+            ),
+            {
+                "lines": {
+                    "1": {"sku": ["No product with this SKU is for sale."]},
+                    "2": {"sku": ["This product is on another line already."]},
+                }
+            },
+        ),
         (with_changes([]), {"lines": {"non_field_errors": ["This list may not be empty."]}}),
         (
             with_changes(email="not-an-email"),
@@ -130,6 +145,7 @@ def without(field: str) -> dict:
         "unknown-sku",
         "inactive-sku",
         "same-sku-twice",
+        "unknown-sku-and-same-sku-twice",
         "no-lines",
         "bad-email",
         "bad-phone",
