@@ -122,6 +122,14 @@ class OrderRejected(ShopEvent):
     reason: str
 
 
+class OrderCancellationRefused(ShopEvent):
+    """CancelOrder was refused (too late, already asked, no such order): the order is as it was."""
+
+    role = "rejection"
+
+    reason: str
+
+
 class OrderConfirmed(ShopEvent):
     """Every line is reserved: the shop has asked the warehouse to dispatch it."""
 

@@ -1,4 +1,8 @@
-"""How the shop reacts to messages: one handler per command, a list per event."""
+"""How the shop reacts to messages: one handler per command, a list per event.
+
+Which status each message may move an order from, and to, is the lifecycle's table
+(lifecycle.py): a message that arrives too late or too early is refused there, not here.
+"""
 
 from messaging.metadata import Metadata
 from warehouse.contracts import (
@@ -34,23 +38,30 @@ def cancel_for_shortage(event: StockUnavailable, metadata: Metadata) -> None:
 
 
 def cancel_for_rejected_dispatch(event: DispatchRejected, metadata: Metadata) -> None:
-    services.order_cancel(
-        order_id=event.order_id, reason=f"Cannot ship: {event.reason}", caused_by=metadata
+    services.order_cancel_for_rejected_dispatch(
+        order_id=event.order_id, reason=event.reason, caused_by=metadata
     )
 
 
 def cancel_for_stopped_dispatch(event: DispatchCancelled, metadata: Metadata) -> None:
-    services.order_cancel(order_id=event.order_id, reason=event.reason, caused_by=metadata)
+    services.order_cancel_for_stopped_dispatch(
+        order_id=event.order_id, reason=event.reason, caused_by=metadata
+    )
 
 
 def mark_dispatched(event: OrderDispatched, metadata: Metadata) -> None:
     services.order_mark_dispatched(
-        order_id=event.order_id, carrier=event.carrier, tracking_number=event.tracking_number
+        order_id=event.order_id,
+        carrier=event.carrier,
+        tracking_number=event.tracking_number,
+        caused_by=metadata,
     )
 
 
-def note_cancellation_refused(event: DispatchCancellationRefused, metadata: Metadata) -> None:
-    services.order_note_cancellation_refused(order_id=event.order_id, reason=event.reason)
+def refuse_cancellation(event: DispatchCancellationRefused, metadata: Metadata) -> None:
+    services.order_refuse_cancellation_for_dispatch(
+        order_id=event.order_id, reason=event.reason, caused_by=metadata
+    )
 
 
 def track_availability(event: StockLevelChanged, metadata: Metadata) -> None:
@@ -67,6 +78,6 @@ EVENT_HANDLERS = {
     DispatchRejected: [cancel_for_rejected_dispatch],
     DispatchCancelled: [cancel_for_stopped_dispatch],
     OrderDispatched: [mark_dispatched],
-    DispatchCancellationRefused: [note_cancellation_refused],
+    DispatchCancellationRefused: [refuse_cancellation],
     StockLevelChanged: [track_availability],
 }

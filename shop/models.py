@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from . import lifecycle
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100)
@@ -61,15 +63,10 @@ class Availability(models.Model):
 
 
 class Order(models.Model):
-    class Status(models.TextChoices):
-        PLACED = "placed", "Placed"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLING = "cancelling", "Cancelling"
-        DISPATCHED = "dispatched", "Dispatched"
-        CANCELLED = "cancelled", "Cancelled"
-
-    CANCELLABLE = (Status.PLACED, Status.CONFIRMED)
-    SETTLED = (Status.DISPATCHED, Status.CANCELLED)
+    # The statuses and the moves between them are the lifecycle's (shop/lifecycle.py).
+    Status = lifecycle.Status
+    CANCELLABLE = lifecycle.CANCELLABLE
+    SETTLED = lifecycle.SETTLED
 
     # Chosen by the storefront at BUY, before the order exists: the order's page and
     # every message about the order use it from the first click on.
@@ -77,6 +74,9 @@ class Order(models.Model):
     correlation_id = models.UUIDField(db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
     status_reason = models.CharField(max_length=500, blank=True)
+    # Why the customer's last request to cancel was refused, by the shop or the warehouse;
+    # the status, left as it was, cannot say it.
+    cancellation_refusal = models.CharField(max_length=500, blank=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -16,11 +16,24 @@ from django.utils import timezone
 
 from messaging import outbox
 from messaging.metadata import Metadata
-from warehouse.contracts import CancelDispatch, DispatchOrder, ReservedLine, Shortage
+from warehouse.contracts import (
+    CancelDispatch,
+    DispatchCancellationRefused,
+    DispatchCancelled,
+    DispatchOrder,
+    DispatchRejected,
+    OrderDispatched,
+    ReservedLine,
+    Shortage,
+    StockReserved,
+    StockUnavailable,
+)
 
+from . import lifecycle
 from .contracts import (
     CancelOrder,
     Customer,
+    OrderCancellationRefused,
     OrderCancelled,
     OrderConfirmed,
     OrderLine,
@@ -114,12 +127,13 @@ def _send_place_order(
 def order_cancel_request(*, order: Order, reason: str = "") -> None:
     """The customer's Cancel: refused at once when it is plainly too late, else sent."""
     if not order.cancellable:
-        raise OrderNotCancellable(_why_not_cancellable(order))
+        raise OrderNotCancellable(why_not_cancellable(order))
     command = CancelOrder(order_id=order.id, **({"reason": reason} if reason else {}))
     outbox.send(command, correlation_id=order.correlation_id)
 
 
-def _why_not_cancellable(order: Order) -> str:
+def why_not_cancellable(order: Order) -> str:
+    """What the customer is told when a cancellation is refused for the order's status."""
     return {
         Order.Status.DISPATCHED: "This order has already been dispatched.",
         Order.Status.CANCELLED: "This order is already cancelled.",
@@ -189,22 +203,12 @@ def _locked(order_id: uuid.UUID) -> Order:
     return Order.objects.select_for_update().get(id=order_id)
 
 
-def _set_status(order: Order, status: str, reason: str = "") -> None:
-    order.status = status
-    # The events carry the whole reason; the order keeps what its column holds (a shortage
-    # on each of 50 lines makes a long one).
-    limit = Order._meta.get_field("status_reason").max_length
-    order.status_reason = reason if len(reason) <= limit else reason[: limit - 1] + "…"
-    order.save(update_fields=["status", "status_reason", "updated_at"])
-
-
 @transaction.atomic
 def order_confirm(*, order_id: uuid.UUID, caused_by: Metadata) -> Order:
-    """Stock is reserved: confirm the order and ask the warehouse to dispatch it."""
+    """StockReserved: confirm the order and ask the warehouse to dispatch it."""
     order = _locked(order_id)
-    if order.status != Order.Status.PLACED:
+    if not lifecycle.advance(order, StockReserved, caused_by=caused_by):
         return order  # cancelled meanwhile: the warehouse releases on OrderCancelled
-    _set_status(order, Order.Status.CONFIRMED)
     outbox.send(OrderConfirmed(order_id=order.id), caused_by=caused_by)
     outbox.send(
         DispatchOrder(
@@ -220,15 +224,13 @@ def order_confirm(*, order_id: uuid.UUID, caused_by: Metadata) -> Order:
     return order
 
 
-@transaction.atomic
-def order_cancel(*, order_id: uuid.UUID, reason: str, caused_by: Metadata) -> Order:
-    """Cancel for `reason` and announce it; the compensating event other apps follow."""
-    order = _locked(order_id)
-    if order.status in Order.SETTLED:
-        return order
-    _set_status(order, Order.Status.CANCELLED, reason)
+def _cancel(order: Order, trigger: lifecycle.Trigger, *, reason: str, caused_by: Metadata) -> bool:
+    """Cancel the locked order for `reason` and announce it, if the lifecycle allows."""
+    if not lifecycle.advance(order, trigger, caused_by=caused_by, reason=reason):
+        return False
+    # The compensating event other apps follow: the stock returns, the sale is reversed.
     outbox.send(OrderCancelled(order_id=order.id, reason=reason), caused_by=caused_by)
-    return order
+    return True
 
 
 @transaction.atomic
@@ -236,48 +238,102 @@ def order_cancel_for_shortage(
     *, order_id: uuid.UUID, shortages: Iterable[Shortage], caused_by: Metadata
 ) -> Order:
     """StockUnavailable: cancel, naming each short product as the customer saw it."""
-    names = dict(OrderLineRow.objects.filter(order_id=order_id).values_list("sku", "name"))
+    order = _locked(order_id)
+    names = dict(order.lines.values_list("sku", "name"))
     short = ", ".join(
         f"{names.get(s.sku, s.sku)} ({s.available} left, {s.requested} wanted)" for s in shortages
     )
-    return order_cancel(order_id=order_id, reason=f"Out of stock: {short}", caused_by=caused_by)
+    _cancel(order, StockUnavailable, reason=f"Out of stock: {short}", caused_by=caused_by)
+    return order
 
 
 @transaction.atomic
-def order_cancel_by_customer(*, command: CancelOrder, caused_by: Metadata) -> Order:
-    """CancelOrder: at once before dispatch is requested; after, only if the warehouse agrees."""
-    order = _locked(command.order_id)
-    if order.status == Order.Status.PLACED:
-        return order_cancel(order_id=order.id, reason=command.reason, caused_by=caused_by)
-    if order.status == Order.Status.CONFIRMED:
+def order_cancel_for_rejected_dispatch(
+    *, order_id: uuid.UUID, reason: str, caused_by: Metadata
+) -> Order:
+    """DispatchRejected: the warehouse will not ship it, so the order is cancelled."""
+    order = _locked(order_id)
+    _cancel(order, DispatchRejected, reason=f"Cannot ship: {reason}", caused_by=caused_by)
+    return order
+
+
+@transaction.atomic
+def order_cancel_for_stopped_dispatch(
+    *, order_id: uuid.UUID, reason: str, caused_by: Metadata
+) -> Order:
+    """DispatchCancelled: the warehouse stopped the parcel the customer asked to cancel."""
+    order = _locked(order_id)
+    _cancel(order, DispatchCancelled, reason=reason, caused_by=caused_by)
+    return order
+
+
+@transaction.atomic
+def order_cancel_by_customer(*, command: CancelOrder, caused_by: Metadata) -> Order | None:
+    """CancelOrder: at once before dispatch is requested; after, only if the warehouse agrees.
+
+    Refused (too late, already asked, no such order) with OrderCancellationRefused.
+    """
+    order = Order.objects.select_for_update().filter(id=command.order_id).first()
+    if order is None:
+        # E.g. its PlaceOrder was rejected: there is nothing to cancel, and nothing to retry.
+        _refuse_cancellation(command.order_id, NO_SUCH_ORDER, caused_by)
+        return None
+    if not lifecycle.advance(order, CancelOrder, caused_by=caused_by, reason=command.reason):
+        _refuse_cancellation(order.id, why_not_cancellable(order), caused_by, order=order)
+    elif order.status == Order.Status.CANCELLED:
+        outbox.send(OrderCancelled(order_id=order.id, reason=command.reason), caused_by=caused_by)
+    else:
         # The parcel may be packing: only the warehouse knows whether it can still be stopped.
-        _set_status(order, Order.Status.CANCELLING, command.reason)
         outbox.send(CancelDispatch(order_id=order.id, reason=command.reason), caused_by=caused_by)
     return order
 
 
 @transaction.atomic
 def order_mark_dispatched(
-    *, order_id: uuid.UUID, carrier: str, tracking_number: str, reason: str = ""
+    *, order_id: uuid.UUID, carrier: str, tracking_number: str, caused_by: Metadata
 ) -> Order:
+    """OrderDispatched: the parcel has left with this tracking number."""
     order = _locked(order_id)
-    order.status = Order.Status.DISPATCHED
-    order.status_reason = reason
-    order.carrier = carrier
-    order.tracking_number = tracking_number
-    order.save(
-        update_fields=["status", "status_reason", "carrier", "tracking_number", "updated_at"]
+    lifecycle.advance(
+        order,
+        OrderDispatched,
+        caused_by=caused_by,
+        carrier=carrier,
+        tracking_number=tracking_number,
     )
     return order
 
 
 @transaction.atomic
-def order_note_cancellation_refused(*, order_id: uuid.UUID, reason: str) -> Order:
-    """Too late to cancel: the parcel left; OrderDispatched has already set the status."""
+def order_refuse_cancellation_for_dispatch(
+    *, order_id: uuid.UUID, reason: str, caused_by: Metadata
+) -> Order:
+    """DispatchCancellationRefused: too late, the parcel left (OrderDispatched came first).
+
+    The customer's CancelOrder is refused after all: answered as the shop's own refusals are.
+    """
     order = _locked(order_id)
-    order.status_reason = f"Could not cancel: {reason}"
-    order.save(update_fields=["status_reason", "updated_at"])
+    if lifecycle.advance(order, DispatchCancellationRefused, caused_by=caused_by):
+        _refuse_cancellation(order.id, reason, caused_by, order=order)
     return order
+
+
+NO_SUCH_ORDER = "There is no such order: the shop never placed it."
+
+
+def _refuse_cancellation(
+    order_id: uuid.UUID, reason: str, caused_by: Metadata, *, order: Order | None = None
+) -> None:
+    """Answer the customer's CancelOrder with a refusal, in its conversation.
+
+    The order keeps the reason for its page and the API: its status, left as it was,
+    cannot say that a cancellation was asked for and refused.
+    """
+    outbox.send(OrderCancellationRefused(order_id=order_id, reason=reason), caused_by=caused_by)
+    if order is not None:
+        limit = Order._meta.get_field("cancellation_refusal").max_length
+        order.cancellation_refusal = lifecycle.truncated(reason, limit)
+        order.save(update_fields=["cancellation_refusal", "updated_at"])
 
 
 def availability_record(*, sku: str, available: int) -> None:
