@@ -11,7 +11,13 @@ from messaging.contracts import Message
 from messaging.models import MessageRecord, OutboxMessage
 from messaging.selectors import conversation_timeline
 
-from .contracts import OrderRejected, PlaceOrder
+from .contracts import (
+    CancelOrder,
+    OrderCancellationRefused,
+    OrderCancelled,
+    OrderRejected,
+    PlaceOrder,
+)
 from .models import Availability, Category, Order, Product
 
 
@@ -41,6 +47,17 @@ def availability_by_sku(skus) -> dict[str, int]:
 
 def order_with_lines(order_id) -> Order | None:
     return Order.objects.prefetch_related("lines").filter(id=order_id).first()
+
+
+# Every CancelOrder is answered by one of these: the order is cancelled, or it is not.
+CANCELLATION_ANSWERS = {OrderCancelled.type_name(), OrderCancellationRefused.type_name()}
+
+
+def cancellation_unanswered(timeline: list[dict]) -> bool:
+    """Whether the conversation has a CancelOrder the shop has not answered yet."""
+    asked = sum(entry["type"] == CancelOrder.type_name() for entry in timeline)
+    answered = sum(entry["type"] in CANCELLATION_ANSWERS for entry in timeline)
+    return asked > answered
 
 
 # The REST API's reads (shop/api.py).
@@ -88,6 +105,7 @@ class OrderDetail:
     correlation_id: UUID
     status: str
     status_reason: str
+    cancellation_refusal: str
     lines: list[dict]  # sku, name, quantity, unit_price (name and price unknown until placed)
     total: Decimal | None
     carrier: str
@@ -114,6 +132,7 @@ def _detail_of_order(order: Order) -> OrderDetail:
         correlation_id=order.correlation_id,
         status=order.status,
         status_reason=order.status_reason,
+        cancellation_refusal=order.cancellation_refusal,
         lines=[
             {"sku": ln.sku, "name": ln.name, "quantity": ln.quantity, "unit_price": ln.unit_price}
             for ln in order.lines.all()
@@ -143,6 +162,7 @@ def order_requested_by_account(*, order_id, account_id: int) -> OrderDetail | No
         correlation_id=command.correlation_id,
         status=REQUESTED if rejected is None else REJECTED,
         status_reason="" if rejected is None else rejected.payload["reason"],
+        cancellation_refusal="",  # a request is never cancelled: the API refuses to send one
         lines=[
             {"sku": ln["sku"], "name": None, "quantity": ln["quantity"], "unit_price": None}
             for ln in command.payload["lines"]

@@ -136,10 +136,16 @@ def _order_context(request: HttpRequest, order_id: UUID) -> dict:
         correlation_id = found.correlation_id
     else:
         raise Http404("No such order")  # someone else's orders do not exist for you
+    timeline = conversation_timeline(correlation_id)
     return {
         "order_id": order_id,
         "order": found,
         "correlation_id": correlation_id,
-        "timeline": conversation_timeline(correlation_id),
-        "settled": found is not None and found.status in Order.SETTLED,
+        "timeline": timeline,
+        # Settled: nothing more will change on the page, so it stops refreshing. A
+        # cancellation's answer may come just after the order has settled (the warehouse
+        # refuses CancelDispatch after OrderDispatched), so the page waits for it too.
+        "settled": found is not None
+        and found.status in Order.SETTLED
+        and not selectors.cancellation_unanswered(timeline),
     }

@@ -129,6 +129,10 @@ class OrderDetailApi(APIView):
             "refused it (status_reason says why) and no order exists.",
         )
         status_reason = serializers.CharField()
+        cancellation_refusal = serializers.CharField(
+            help_text="Why your last request to cancel was refused (too late, already "
+            'asked); "" if none was. The status is then as it was.'
+        )
         lines = LineSerializer(many=True)
         total = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
         carrier = serializers.CharField()
@@ -168,7 +172,9 @@ class OrderCancelApi(APIView):
     class OutputSerializer(serializers.Serializer):
         order_id = serializers.UUIDField()
         detail = serializers.CharField()
-        url = serializers.URLField(help_text="The order: its status shows the outcome.")
+        url = serializers.URLField(
+            help_text="The order: its status, or its cancellation_refusal, shows the outcome."
+        )
 
         class Meta:
             ref_name = "OrderCancelRequested"
@@ -177,7 +183,8 @@ class OrderCancelApi(APIView):
         summary="Ask to cancel one of your orders",
         description="Accepted means asked: the shop cancels at once before the stock is "
         "reserved, otherwise only if the warehouse can still stop the parcel. The order's "
-        "status shows the outcome.",
+        "status shows the outcome; if the cancellation is refused after all (the parcel "
+        "left meanwhile), the order's `cancellation_refusal` says why.",
         request=InputSerializer,
         responses={
             202: OutputSerializer,

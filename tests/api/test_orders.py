@@ -196,6 +196,29 @@ def test_an_order_still_being_placed_cannot_be_cancelled_yet(api):
     assert OutboxMessage.objects.filter(type="shop.CancelOrder").count() == 0
 
 
+def test_a_cancellation_the_shop_refuses_after_the_202_shows_on_the_order(api, customer):
+    order = an_order(customer, status=Order.Status.CONFIRMED)
+    assert api.post(f"/api/orders/{order.id}/cancel/").status_code == 202
+    # The parcel left before the shop read the CancelOrder.
+    Order.objects.filter(id=order.id).update(status=Order.Status.DISPATCHED)
+
+    shop_consumes(OutboxMessage.objects.get(type="shop.CancelOrder"))
+
+    body = api.get(f"/api/orders/{order.id}/").json()
+    assert body["status"] == "dispatched"
+    assert body["cancellation_refusal"] == "This order has already been dispatched."
+    assert [e["type"] for e in body["timeline"]] == [
+        "shop.CancelOrder",
+        "shop.OrderCancellationRefused",
+    ]
+
+
+def test_an_order_nobody_refused_to_cancel_says_so(api, customer):
+    order = an_order(customer)
+
+    assert api.get(f"/api/orders/{order.id}/").json()["cancellation_refusal"] == ""
+
+
 def test_an_overlong_reason_is_a_400(api, customer):
     order = an_order(customer)
 
