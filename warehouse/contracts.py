@@ -67,7 +67,7 @@ class StockReserved(OrderStockEvent):
 class StockUnavailable(OrderStockEvent):
     """Nothing was reserved: these lines are short."""
 
-    role = "rejection"
+    # No role: a fact, not a rejection (it answers OrderPlaced, and events are never refused).
 
     shortages: Annotated[tuple[Shortage, ...], Field(min_length=1)]
 

@@ -167,8 +167,9 @@ def test_rejections_and_compensations_are_marked():
 
     talk = conversation([place, placed, short, cancelled])
 
-    assert [s.role for s in talk.steps] == ["", "", "rejection", "compensation"]
-    assert [s.name for s in talk.turning_points] == ["StockUnavailable", "OrderCancelled"]
+    # A shortage is a fact (events are never rejected); the cancellation compensates.
+    assert [s.role for s in talk.steps] == ["", "", "", "compensation"]
+    assert [s.name for s in talk.turning_points] == ["OrderCancelled"]
 
 
 def test_the_causation_tree_indents_each_consequence_under_its_cause():

@@ -1,4 +1,4 @@
-"""The shop's contracts: one line per product, for every entrypoint."""
+"""The shop's contracts: one line per product, for every entrypoint; refusals are marked."""
 
 import uuid
 from decimal import Decimal
@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from messaging.contracts import message_role
 from messaging.models import OutboxMessage
 from shop import services
 from shop.contracts import OrderLine, OrderPlaced, PlaceOrder, RequestedLine
@@ -55,3 +56,10 @@ def test_no_entrypoint_can_send_a_product_on_two_lines():
         services.order_request(customer=CUSTOMER, lines=list(requested(MUG, MUG)))
 
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_refused_cancellation_is_a_rejection_and_a_shortage_a_plain_fact():
+    assert message_role("shop.OrderCancellationRefused") == "rejection"
+    # StockUnavailable answers an event (OrderPlaced), and events are never rejected; the
+    # shop's OrderCancelled is the compensation the message log marks.
+    assert message_role("warehouse.StockUnavailable") == ""
