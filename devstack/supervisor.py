@@ -144,7 +144,7 @@ class Supervisor:
                 dead_server = next((s for s in self.servers if not s.running()), None)
                 for child in self.children.values():
                     self._reap(child)
-                    if child.restart_at is not None and time.monotonic() >= child.restart_at:
+                    if self._restart_due(child) and self._asked is None and dead_server is None:
                         self._end_session(child)
                         self._start(child)
             if dead_server is not None:
@@ -155,7 +155,8 @@ class Supervisor:
                 )
                 self._stop_all()
                 raise DevstackError(
-                    f"The embedded {dead_server.name} exited ({how}), so the demo stopped. "
+                    f"The embedded {dead_server.name} server exited ({how}), so the demo "
+                    "stopped every process: it does not restart servers under them. "
                     f"Last lines of {dead_server.log_path}:\n{dead_server.log_tail()}\n"
                     "`make demo` starts everything again; the data is kept."
                 )
@@ -219,6 +220,9 @@ class Supervisor:
         self._say(
             f"{child.name} exited ({how}); restarting in {delay:g} s (restart {child.restarts})"
         )
+
+    def _restart_due(self, child: Child) -> bool:
+        return child.restart_at is not None and time.monotonic() >= child.restart_at
 
     def _stop_all(self) -> None:
         """SIGTERM every process's session, SIGKILL what is left at the deadline; no restarts."""

@@ -110,7 +110,7 @@ def test_a_dead_server_stops_every_process_and_says_which(tmp_path: Path) -> Non
     )
     threading.Timer(1.0, server.popen.kill).start()
     try:
-        with pytest.raises(DevstackError, match=r"redis exited \(killed by SIGKILL\)"):
+        with pytest.raises(DevstackError, match=r"redis server exited \(killed by SIGKILL\)"):
             supervisor.run()
     finally:
         server.stop()
