@@ -300,6 +300,8 @@ def describe_exit(returncode: int | None) -> str:
 def _signal_session(pgid: int, sig: signal.Signals) -> None:
     # The group alone, never the pid: the leader has been reaped and its pid may be reused,
     # while a group id stays reserved as long as a member lives.
+    if pgid <= 0:
+        return  # never started; killpg(0) would signal our own group
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
 
