@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
 
-from .contracts import UnknownMessageType, message_class
+from .contracts import Message, UnknownMessageType, message_class
 from .failures import record_failure
 from .logcontext import message_context
 from .metadata import Delivery, KafkaCoordinates
@@ -67,22 +67,49 @@ def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) 
     try:
         metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord as exc:
-        return set_aside(group, record, DeadLetter.Reason.MALFORMED, str(exc))
+        set_aside(group, record, DeadLetter.Reason.MALFORMED, str(exc))
+        return Outcome.DEAD_LETTERED
     delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
     try:
         contract = message_class(metadata.type)
     except UnknownMessageType as exc:
-        return set_aside(group, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), delivery)
+        set_aside(group, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), delivery)
+        return Outcome.DEAD_LETTERED
     handlers = group.handlers_for(delivery)
     if not handlers:
         return Outcome.IGNORED
+    misplaced = _misplaced(contract, record.topic, metadata)
+    if misplaced:
+        set_aside(group, record, DeadLetter.Reason.INVALID, misplaced, delivery)
+        return Outcome.DEAD_LETTERED
     try:
         message = contract.model_validate(data)
     except ValidationError as exc:
-        return set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
+        set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
+        return Outcome.DEAD_LETTERED
 
     with message_context(metadata, group.name):
         return _attempt(group, delivery, message, handlers, attempt)
+
+
+def _misplaced(contract: type[Message], topic: str, metadata) -> str:
+    """Why a record does not belong where it was read, or "" when it does.
+
+    `ce_type` alone is a claim any producer can make: a command written to an event topic
+    must not be handled as a command, nor a type its owner never publishes there.
+    """
+    name = contract.type_name()
+    if topic != contract.topic:
+        return f"{name} belongs on the topic {contract.topic}, not on {topic}"
+    if metadata.kind != contract.kind:
+        return f"{name} is {_a(contract.kind)}, but the record calls itself {_a(metadata.kind)}"
+    if metadata.source != contract.source:
+        return f"{name} is published by {contract.source}, but the record names {metadata.source}"
+    return ""
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 class NotYet(Exception):
@@ -170,9 +197,10 @@ def set_aside(
     *,
     attempts: int = 1,
     trace: str = "",
-) -> Outcome:
+) -> DeadLetter:
+    """Make the record a dead letter of the group (once; a resolved one is opened again)."""
     logger.error(
-        "%s set aside %s[%d]@%d (%s): %s",
+        "%s dead-lettered %s[%d]@%d (%s): %s",
         group.name,
         record.topic,
         record.partition,
@@ -183,7 +211,8 @@ def set_aside(
     metadata = delivery.metadata if delivery else None
     # Copied to the group's dead-letter topic once this commits (messaging.deadletters).
     transaction.on_commit(_publish_dead_letters_soon)
-    DeadLetter.objects.get_or_create(
+    failed = {"reason": reason, "error": error, "traceback": trace, "attempts": attempts}
+    letter, created = DeadLetter.objects.get_or_create(
         group=group.name,
         topic=record.topic,
         partition=record.partition,
@@ -196,13 +225,17 @@ def set_aside(
             "message_id": metadata.message_id if metadata else None,
             "type": metadata.type if metadata else "",
             "correlation_id": metadata.correlation_id if metadata else None,
-            "reason": reason,
-            "error": error,
-            "traceback": trace,
-            "attempts": attempts,
+            **failed,
         },
     )
-    return Outcome.DEAD_LETTERED
+    if not created and letter.status != DeadLetter.Status.OPEN:
+        # Retried or skipped once, and failing again (read again after a rewind, say): it
+        # needs a person again, not the old resolution.
+        for name, value in failed.items():
+            setattr(letter, name, value)
+        letter.status, letter.resolved_by, letter.resolved_at = DeadLetter.Status.OPEN, "", None
+        letter.save()
+    return letter
 
 
 def _publish_dead_letters_soon() -> None:

@@ -1,13 +1,15 @@
 """Handling records for a consumer group, against a real PostgreSQL."""
 
+import dataclasses
 import json
+import uuid
 
 import pytest
 
 from messaging import registry
 from messaging.handling import HandlerFailed, Outcome, handle_record
 from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage
-from shop.contracts import OrderPlaced
+from shop.contracts import CancelOrder, OrderPlaced
 from tests.factories import order_placed, product, raw_record, record_of
 from warehouse.models import Reservation, Stock
 
@@ -97,6 +99,36 @@ def test_a_record_that_breaks_its_contract_is_set_aside(warehouse):
     assert letter.reason == DeadLetter.Reason.INVALID
     assert "quantity" in letter.error
     assert letter.type == OrderPlaced.type_name()
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"topic": "warehouse.events"}, "belongs on the topic orders, not on warehouse.events"),
+        ({"ce_messagekind": b"command"}, "is an event, but the record calls itself a command"),
+        ({"ce_source": b"warehouse"}, "is published by shop, but the record names warehouse"),
+    ],
+)
+def test_a_record_that_does_not_belong_where_it_was_read_is_set_aside(warehouse, change, why):
+    """`ce_type` is only a claim: a command on an event topic is not handled as a command."""
+    product("MUG-001")
+    record = record_of(order_placed(("MUG-001", 1)))
+    headers = [(name, change.get(name, value)) for name, value in record.headers]
+    record = dataclasses.replace(record, headers=headers, topic=change.get("topic", record.topic))
+
+    assert handle_record(warehouse, record) == Outcome.DEAD_LETTERED
+
+    letter = DeadLetter.objects.get()
+    assert (letter.reason, letter.error) == (DeadLetter.Reason.INVALID, f"shop.OrderPlaced {why}")
+    assert not Reservation.objects.exists() and not InboxEntry.objects.exists()
+
+
+def test_a_command_written_to_an_event_topic_is_not_handled():
+    record = record_of(CancelOrder(order_id=uuid.uuid4()))
+    record = dataclasses.replace(record, topic="warehouse.events")
+
+    assert handle_record(registry.group("shop"), record) == Outcome.DEAD_LETTERED
+    assert "belongs on the topic shop.commands" in DeadLetter.objects.get().error
 
 
 def test_a_failing_handler_raises_and_leaves_no_effects_but_a_failure_row():
