@@ -138,7 +138,8 @@ class Conversation:
 
     @property
     def waiting(self) -> list[tuple[Step, GroupOutcome]]:
-        return [(s, o) for s in self.steps for o in s.outcomes if o.status == Status.WAITING]
+        not_yet = (Status.WAITING, Status.QUEUED)
+        return [(s, o) for s in self.steps for o in s.outcomes if o.status in not_yet]
 
 
 def load_conversation(correlation_id: UUID) -> Conversation:

@@ -10,10 +10,10 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .handling import HandlerFailed, Outcome, RawRecord, handle_record
+from . import parking
+from .handling import HandlerFailed, Outcome
 from .kafka import producer
 from .models import DeadLetter
-from .registry import group
 
 logger = logging.getLogger(__name__)
 
@@ -68,33 +68,31 @@ def _headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
 
 
 def redeliver(letter_id: int, *, by: str) -> Outcome | str:
-    """Hand a dead letter to its group again. The inbox makes it harmless if it had in fact
-    been handled: the outcome is then 'duplicate'. Returns the outcome or the new error."""
+    """Hand a dead letter to its group again, in its place in its key's queue, then let the
+    records that queued behind it follow. The inbox makes it harmless if it had in fact
+    been handled: the outcome is then 'duplicate'. Returns the outcome, or why it did not
+    take effect (the new error, or the earlier message it must wait for)."""
     letter = DeadLetter.objects.get(id=letter_id)
-    record = RawRecord(
-        topic=letter.topic,
-        partition=letter.partition,
-        offset=letter.offset,
-        key=letter.key.encode() or None,
-        value=letter.value.encode(),
-        headers=[(name, value.encode()) for name, value in letter.headers.items()],
-        timestamp=letter.record_timestamp,
-    )
     try:
-        with transaction.atomic():
-            outcome = handle_record(group(letter.group), record, attempt=letter.attempts + 1)
+        outcome = parking.redeliver_dead_letter(letter)
     except HandlerFailed as failure:
         DeadLetter.objects.filter(id=letter.id).update(
             attempts=letter.attempts + 1, error=failure.error, traceback=failure.trace
         )
         return failure.error
+    except parking.NotFirst as waiting:
+        return str(waiting)
     if outcome in (Outcome.HANDLED, Outcome.DUPLICATE, Outcome.IGNORED):
         _resolve(letter, DeadLetter.Status.RETRIED, by, f"redelivered: {outcome}")
     return outcome
 
 
 def skip(letter_id: int, *, by: str, reason: str) -> None:
-    _resolve(DeadLetter.objects.get(id=letter_id), DeadLetter.Status.SKIPPED, by, reason)
+    """Give up on a dead letter for good; the records of its key that queued behind it follow."""
+    letter = DeadLetter.objects.get(id=letter_id)
+    with transaction.atomic():
+        parking.skip_dead_letter(letter)
+        _resolve(letter, DeadLetter.Status.SKIPPED, by, reason)
 
 
 def _resolve(letter: DeadLetter, status: str, by: str, note: str) -> None:

@@ -290,6 +290,11 @@ class ParkedRecord(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     # The handler raised NotYet: it waits for another message rather than failing.
     waiting = models.BooleanField(default=False)
+    # It ran out of tries: a dead letter that keeps its place at the head of the key's
+    # queue until an operator retries or skips it (messaging.parking).
+    dead_letter = models.OneToOneField(
+        DeadLetter, null=True, blank=True, on_delete=models.SET_NULL, related_name="parked"
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     parked_at = models.DateTimeField(auto_now_add=True)

@@ -1,14 +1,15 @@
-"""What each consumer group did with a message: handled, still failing, set aside, or not yet.
+"""What each consumer group did with a message: handled, still failing, set aside, queued
+behind an earlier message of its key, or not yet.
 
-Three tables tell it: the inbox (a committed handling, and the duplicates it skipped),
-dead letters (records set aside) and handling failures (attempts that rolled back).
-`group_outcomes` combines them for one message; the loaders fetch them for many
-messages in a fixed number of queries.
+Four tables tell it: the inbox (a committed handling, and the duplicates it skipped),
+dead letters (records set aside), handling failures (attempts that rolled back) and parked
+records (what waits for its turn). `group_outcomes` combines them for one message; the
+loaders fetch them for many messages in a fixed number of queries.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
@@ -17,7 +18,7 @@ from uuid import UUID
 
 from django.db.models import Q
 
-from .models import DeadLetter, HandlingFailure, InboxEntry, MessageRecord
+from .models import DeadLetter, HandlingFailure, InboxEntry, MessageRecord, ParkedRecord
 from .registry import groups
 
 
@@ -25,6 +26,7 @@ class Status(StrEnum):
     HANDLED = "handled"
     FAILING = "failing"  # attempts failed; neither handled nor set aside (yet)
     SET_ASIDE = "set_aside"
+    QUEUED = "queued"  # parked behind an earlier message of its key that failed
     WAITING = "waiting"  # the group follows this type and has not got to it
 
 
@@ -35,6 +37,9 @@ class GroupOutcome:
     inbox: InboxEntry | None = None
     dead_letter: DeadLetter | None = None
     failures: tuple[HandlingFailure, ...] = ()
+    parked: ParkedRecord | None = None
+    # Queued: the head of its key's queue is a dead letter, waiting for an operator.
+    behind_dead_letter: bool = False
 
     @property
     def started_at(self) -> datetime | None:
@@ -97,8 +102,12 @@ class GroupOutcome:
             return words
         if self.status == Status.SET_ASIDE:
             return f"set aside: {self.dead_letter.get_reason_display()}"
+        if self.status == Status.QUEUED:
+            if self.behind_dead_letter:
+                return "queued behind a dead letter of the same key, until it is retried or skipped"
+            return "queued behind an earlier message of the same key that is being retried"
         if self.status == Status.FAILING:
-            if self.failures[-1].error.startswith("NotYet:"):  # messaging.handling.NotYet
+            if self.parked is not None and self.parked.waiting:
                 return f"waiting for an earlier message ({_plural(len(self.failures), 'attempt')})"
             return f"failing ({_plural(len(self.failures), 'failed attempt')})"
         return "waiting"
@@ -115,34 +124,50 @@ def group_outcomes(
     inbox: Iterable[InboxEntry] = (),
     dead_letters: Iterable[DeadLetter] = (),
     failures: Iterable[HandlingFailure] = (),
+    parked: Iterable[ParkedRecord] = (),
+    dead_heads: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[GroupOutcome]:
-    """One outcome per group that follows the type or left a trace of handling it."""
+    """One outcome per group that follows the type or left a trace of handling it.
+
+    `dead_heads` holds the (group, key) queues whose head is a dead letter.
+    """
     by_group_inbox = {entry.group: entry for entry in inbox}
+    by_group_parked = {row.group: row for row in parked}
     by_group_letter = {letter.group: letter for letter in dead_letters}
     by_group_failures: dict[str, list[HandlingFailure]] = defaultdict(list)
     for failure in sorted(failures, key=lambda f: (f.failed_at, f.attempt)):
         by_group_failures[failure.group].append(failure)
     traced = set(by_group_inbox) | set(by_group_letter) | set(by_group_failures)
+    traced |= set(by_group_parked)
     names = followers(message_type)
     names += sorted(traced - set(names))
     return [
         GroupOutcome(
             group=name,
-            status=_status(name, by_group_inbox, by_group_letter, by_group_failures),
+            status=_status(
+                name, by_group_inbox, by_group_letter, by_group_failures, by_group_parked
+            ),
             inbox=by_group_inbox.get(name),
             dead_letter=by_group_letter.get(name),
             failures=tuple(by_group_failures.get(name, ())),
+            parked=by_group_parked.get(name),
+            behind_dead_letter=(
+                name in by_group_parked and (name, by_group_parked[name].key) in dead_heads
+            ),
         )
         for name in names
     ]
 
 
-def _status(name: str, inbox: dict, letters: dict, failures: dict) -> Status:
+def _status(name: str, inbox: dict, letters: dict, failures: dict, parked: dict) -> Status:
     # A handled message wins over an older dead letter: someone retried it successfully.
     if name in inbox:
         return Status.HANDLED
     if name in letters:
         return Status.SET_ASIDE
+    row = parked.get(name)
+    if row is not None and row.next_attempt_at is None and row.dead_letter_id is None:
+        return Status.QUEUED
     return Status.FAILING if name in failures else Status.WAITING
 
 
@@ -157,6 +182,8 @@ def outcomes_by_record(records: list[MessageRecord]) -> dict[int, list[GroupOutc
     message_ids = {r.message_id for r in records if r.message_id}
     inbox = _grouped(InboxEntry.objects.filter(message_id__in=message_ids), "message_id")
     failures = _grouped(HandlingFailure.objects.filter(message_id__in=message_ids), "message_id")
+    parked = _grouped(ParkedRecord.objects.filter(message_id__in=message_ids), "message_id")
+    dead_heads = _dead_heads(parked)
     coordinates = reduce(
         or_, (Q(topic=r.topic, partition=r.partition, offset=r.offset) for r in records)
     )
@@ -169,13 +196,16 @@ def outcomes_by_record(records: list[MessageRecord]) -> dict[int, list[GroupOutc
             inbox=inbox.get(r.message_id, ()),
             dead_letters=letters.get((r.topic, r.partition, r.offset), ()),
             failures=failures.get(r.message_id, ()),
+            parked=parked.get(r.message_id, ()),
+            dead_heads=dead_heads,
         )
         for r in records
     }
 
 
 def outcomes_by_message(correlation_id: UUID) -> "MessageTraces":
-    """The inbox rows, dead letters and failures of one conversation, in three queries."""
+    """The inbox rows, dead letters, failures and parked records of one conversation."""
+    parked = _grouped(ParkedRecord.objects.filter(correlation_id=correlation_id), "message_id")
     return MessageTraces(
         inbox=_grouped(InboxEntry.objects.filter(correlation_id=correlation_id), "message_id"),
         dead_letters=_grouped(
@@ -184,6 +214,8 @@ def outcomes_by_message(correlation_id: UUID) -> "MessageTraces":
         failures=_grouped(
             HandlingFailure.objects.filter(correlation_id=correlation_id), "message_id"
         ),
+        parked=parked,
+        dead_heads=_dead_heads(parked),
     )
 
 
@@ -192,6 +224,8 @@ class MessageTraces:
     inbox: dict[UUID, list[InboxEntry]]
     dead_letters: dict[UUID, list[DeadLetter]]
     failures: dict[UUID, list[HandlingFailure]]
+    parked: dict[UUID, list[ParkedRecord]] = field(default_factory=dict)
+    dead_heads: frozenset[tuple[str, str]] = frozenset()
 
     def outcomes(self, message_id: UUID, message_type: str) -> list[GroupOutcome]:
         return group_outcomes(
@@ -199,7 +233,22 @@ class MessageTraces:
             inbox=self.inbox.get(message_id, ()),
             dead_letters=self.dead_letters.get(message_id, ()),
             failures=self.failures.get(message_id, ()),
+            parked=self.parked.get(message_id, ()),
+            dead_heads=self.dead_heads,
         )
+
+
+def _dead_heads(parked: dict) -> frozenset[tuple[str, str]]:
+    """Which of the parked records' queues wait behind a dead letter (one query, or none)."""
+    queued = [row for rows in parked.values() for row in rows if row.next_attempt_at is None]
+    if not queued:
+        return frozenset()
+    heads = ParkedRecord.objects.filter(
+        group__in={row.group for row in queued},
+        key__in={row.key for row in queued},
+        dead_letter__isnull=False,
+    )
+    return frozenset(heads.values_list("group", "key"))
 
 
 def _grouped(rows, attribute: str) -> dict:

@@ -17,9 +17,19 @@ retried at once. A record of the same partition as a parked one always queues: t
 Kafka's order is the order. Write times come from the producers' clocks; across hosts they
 must agree to better than the time between an event and its consequences (NTP does).
 
+A record whose handler kept failing becomes a dead letter and stays at the head of its
+key's queue (Axon's sequenced dead-letter queue): the group's later records of that key
+wait behind it, shown as queued behind a dead letter, until an operator retries it (it is
+handled in its place, then the queue drains in order) or skips it (the queue drains
+without it). Records that cannot be read as one of our messages at all (not a CloudEvent,
+an unknown type, failing their contract, on the wrong topic) are dead-lettered without
+holding their key: their key cannot be trusted, so any record could otherwise stall any
+order. Handlers stay correct if such a record is retried late: a compensation met before
+its cause is recorded, and the late cause is compensated on arrival.
+
 Decided against: pausing the whole partition (one bad order would hold up every order
 that shares its partition) and handling later records anyway (a cancellation could then
-be handled before the placement it cancels).
+be handled before the placement it cancels, and be lost when the placement is retried).
 """
 
 import base64
@@ -31,7 +41,7 @@ from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from . import conf
-from .handling import HandlerFailed, RawRecord, handle_record, set_aside
+from .handling import HandlerFailed, Outcome, RawRecord, handle_record, set_aside
 from .metadata import Metadata
 from .models import DeadLetter, ParkedRecord
 from .registry import ConsumerGroup, group
@@ -98,6 +108,8 @@ def retry(group_name: str, key: str) -> None:
             head = _queue(group_name, key).first()
             if head is None:
                 return
+            if head.dead_letter_id is not None:
+                return  # a dead letter: the key waits for an operator to retry or skip it
             if head.next_attempt_at and head.next_attempt_at > timezone.now():
                 if drained:  # a former head, overtaken by what was written before it
                     _schedule(group_name, key, at=head.next_attempt_at)
@@ -116,17 +128,90 @@ def retry(group_name: str, key: str) -> None:
                     )
                     _schedule(group_name, key, at=head.next_attempt_at)
                     return
-                set_aside(
-                    consumer_group,
-                    _raw(head),
-                    DeadLetter.Reason.HANDLER_FAILED,
-                    failure.error,
-                    _delivery(head),
-                    attempts=head.attempts,
-                    trace=failure.trace,
-                )
+                _to_dead_letter(consumer_group, head, failure)
+                return
             head.delete()
             drained = True
+
+
+def _to_dead_letter(consumer_group: ConsumerGroup, head: ParkedRecord, failure) -> None:
+    """The head ran out of tries: a dead letter, still at the head of its key's queue."""
+    head.dead_letter = set_aside(
+        consumer_group,
+        _raw(head),
+        DeadLetter.Reason.HANDLER_FAILED,
+        failure.error,
+        _delivery(head),
+        attempts=head.attempts,
+        trace=failure.trace,
+    )
+    head.next_attempt_at = None
+    head.save(update_fields=["attempts", "waiting", "last_error", "next_attempt_at", "dead_letter"])
+
+
+class NotFirst(Exception):
+    """The dead letter waits behind an earlier message of its key that is still retried."""
+
+
+def redeliver_dead_letter(letter: DeadLetter) -> Outcome:
+    """An operator's retry: handle the dead letter in its place, then drain its key's queue.
+
+    Raises HandlerFailed when it fails again (it stays a dead letter, one attempt more) and
+    NotFirst when an earlier message of its key must take effect first.
+    """
+    consumer_group = group(letter.group)
+    with transaction.atomic():
+        parked = ParkedRecord.objects.filter(dead_letter=letter).first()
+        key = parked.key if parked else letter.key[:200]
+        _lock(letter.group, key)
+        if parked is None:
+            # Not holding its key (an unreadable record), or set aside before dead letters
+            # held their keys: handled now, under the key's lock.
+            return handle_record(consumer_group, _record_of(letter), attempt=letter.attempts + 1)
+        first = _queue(letter.group, key).first()
+        if first.pk != parked.pk:
+            raise NotFirst(
+                f"an earlier message of {key} ({first.type or 'unreadable'}) is still being "
+                "retried; this one follows it"
+            )
+        try:
+            outcome = handle_record(consumer_group, _raw(parked), attempt=letter.attempts + 1)
+        except HandlerFailed as exc:
+            failure = exc
+            parked.attempts = letter.attempts + 1
+            parked.last_error = failure.error
+            parked.save(update_fields=["attempts", "last_error"])
+        else:
+            failure = None
+            parked.delete()
+    if failure is not None:
+        raise failure
+    retry(letter.group, key)  # what queued behind it follows, in order
+    return outcome
+
+
+def skip_dead_letter(letter: DeadLetter) -> None:
+    """An operator's skip: the dead letter leaves its key's queue; what queued behind follows."""
+    with transaction.atomic():
+        parked = ParkedRecord.objects.filter(dead_letter=letter).first()
+        if parked is None:
+            return
+        _lock(letter.group, parked.key)
+        parked.delete()
+        _schedule(letter.group, parked.key)
+
+
+def _record_of(letter: DeadLetter) -> RawRecord:
+    """A dead letter's record as read, rebuilt from its stored text."""
+    return RawRecord(
+        topic=letter.topic,
+        partition=letter.partition,
+        offset=letter.offset,
+        key=letter.key.encode() or None,
+        value=letter.value.encode(),
+        headers=[(name, value.encode()) for name, value in letter.headers.items()],
+        timestamp=letter.record_timestamp,
+    )
 
 
 def retry_due() -> int:
@@ -139,7 +224,7 @@ def retry_due() -> int:
     cutoff = timezone.now() - timedelta(seconds=5)
     head = _queue(OuterRef("group"), OuterRef("key")).values("pk")[:1]
     due = (
-        ParkedRecord.objects.filter(pk=Subquery(head))
+        ParkedRecord.objects.filter(pk=Subquery(head), dead_letter=None)
         .filter(Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at=None, parked_at__lte=cutoff))
         .values_list("group", "key")[:1000]
     )

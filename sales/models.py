@@ -5,12 +5,18 @@ class SaleRecord(models.Model):
     """One order as sales saw it: enough to reverse it exactly if it is cancelled."""
 
     order_id = models.UUIDField(unique=True)
-    day = models.DateField()
+    # None: the cancellation came first; the placement has not been seen (yet).
+    day = models.DateField(null=True, blank=True)
     lines = models.JSONField()  # [{"sku", "name", "quantity", "unit_price"}]
     cancelled = models.BooleanField(default=False)
 
     def __str__(self) -> str:
-        return f"Order {str(self.order_id)[:8]} on {self.day}"
+        return f"Order {str(self.order_id)[:8]} on {self.day or '(not placed yet)'}"
+
+    @property
+    def cancelled_unseen(self) -> bool:
+        """Cancelled before its placement was handled here."""
+        return self.cancelled and self.day is None
 
 
 class DailyProductSales(models.Model):

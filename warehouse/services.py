@@ -4,6 +4,7 @@ Every change of a SKU's availability also publishes StockLevelChanged (keyed by 
 other apps can keep their own view of what can be sold without reading these tables.
 """
 
+import logging
 import re
 import uuid
 from collections import Counter
@@ -30,6 +31,8 @@ from .contracts import (
 )
 from .models import Reservation, ReservationLine, Stock
 
+logger = logging.getLogger(__name__)
+
 CARRIER = "ParcelPost"
 # Our carrier does not deliver to PO boxes: the warehouse's reason to refuse a dispatch.
 UNDELIVERABLE = re.compile(r"\bP\.?\s*O\.?\s*Box\b", re.IGNORECASE)
@@ -53,7 +56,8 @@ def stock_reserve(
 ) -> Reservation | None:
     """Reserve every line of an order, or none of them and say which are short."""
     if Reservation.objects.filter(order_id=order_id).exists():
-        return None  # already decided for this order: a fact is not decided twice
+        # Decided already (a fact is not decided twice), or cancelled before it came.
+        return None
     wanted = Counter()
     for sku, quantity in lines:
         wanted[sku] += quantity
@@ -90,9 +94,19 @@ def stock_reserve(
 
 @transaction.atomic
 def stock_release(*, order_id: uuid.UUID, caused_by: Cause) -> Reservation | None:
-    """Give a cancelled order's reservation back to the shelf (once; never after shipping)."""
-    reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
-    if reservation is None or reservation.status not in (
+    """Give a cancelled order's reservation back to the shelf (once; never after shipping).
+
+    A cancellation met before its order's placement (the placement was dead-lettered and
+    skipped, or a replay began after it) is remembered as a released reservation with no
+    lines, so that the placement, if it comes later, reserves nothing.
+    """
+    reservation, created = Reservation.objects.select_for_update().get_or_create(
+        order_id=order_id, defaults={"status": Reservation.Status.RELEASED}
+    )
+    if created:
+        logger.info("warehouse: order %s was cancelled before it was placed here", order_id)
+        return reservation
+    if reservation.status not in (
         Reservation.Status.RESERVED,
         Reservation.Status.PACKING,
     ):

@@ -15,6 +15,7 @@ CHIP_SIGNS = {
     Status.HANDLED: "✓",
     Status.FAILING: "⟳",
     Status.SET_ASIDE: "✕",
+    Status.QUEUED: "⏸",
     Status.WAITING: "…",
 }
 

@@ -226,10 +226,10 @@ def test_problems_list_every_group_that_failed_or_set_a_message_aside():
 
 
 @pytest.mark.django_db
-def test_loading_a_conversation_reads_five_tables_once(django_assert_num_queries):
+def test_loading_a_conversation_reads_six_tables_once(django_assert_num_queries):
     correlation_id = long_conversation(40)
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         talk = load_conversation(correlation_id)
 
     assert len(talk.steps) == 40

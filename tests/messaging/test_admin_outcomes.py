@@ -4,8 +4,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from messaging.models import DeadLetter, MessageRecord
+from messaging.models import DeadLetter, MessageRecord, ParkedRecord
 from messaging.outcomes import Status, followers, group_outcomes, outcomes_by_record
 from tests.messaging.test_admin_helpers import failed, handled, logged, set_aside
 
@@ -96,12 +97,41 @@ def test_a_message_waiting_for_an_earlier_one_says_so():
     error = "NotYet: order 1's OrderPlaced has not been handled yet"
     failed(dispatched, "notifications", 1, error)
     failed(dispatched, "notifications", 2, error)
+    parked(dispatched, "notifications", waiting=True, next_attempt_at=timezone.now())
 
     by_group = {o.group: o for o in outcomes_by_record([dispatched])[dispatched.pk]}
 
     assert by_group["notifications"].status == Status.FAILING
     assert by_group["notifications"].summary == "waiting for an earlier message (2 attempts)"
     assert by_group["shop"].summary == "waiting"  # not got to it yet
+
+
+def test_a_message_queued_behind_a_dead_letter_says_so():
+    correlation_id = uuid.uuid4()
+    placed = logged("shop.OrderPlaced", correlation_id=correlation_id)
+    cancelled = logged("shop.OrderCancelled", correlation_id=correlation_id)
+    letter = DeadLetter.objects.create(
+        group="sales", topic="orders", partition=0, offset=placed.offset,
+        message_id=placed.message_id, reason=DeadLetter.Reason.HANDLER_FAILED,
+        error="RuntimeError: down", attempts=5,
+    )  # fmt: skip
+    parked(placed, "sales", dead_letter=letter)
+    parked(cancelled, "sales")
+
+    outcomes = outcomes_by_record([placed, cancelled])
+    sales = {pk: next(o for o in found if o.group == "sales") for pk, found in outcomes.items()}
+
+    assert sales[placed.pk].status == Status.SET_ASIDE
+    assert sales[cancelled.pk].status == Status.QUEUED
+    assert sales[cancelled.pk].summary.startswith("queued behind a dead letter")
+
+
+def parked(record, group, **fields):
+    return ParkedRecord.objects.create(
+        group=group, key=record.key, topic=record.topic, partition=record.partition,
+        offset=record.offset, message_id=record.message_id, type=record.type,
+        correlation_id=record.correlation_id, written_at=record.time, **fields,
+    )  # fmt: skip
 
 
 def test_an_unreadable_record_is_matched_to_its_dead_letters_by_where_it_was_read():
@@ -126,14 +156,14 @@ def test_an_unreadable_record_is_matched_to_its_dead_letters_by_where_it_was_rea
     assert outcomes[elsewhere.pk] == []
 
 
-def test_a_page_of_outcomes_takes_three_queries_however_many_records(
+def test_a_page_of_outcomes_takes_four_queries_however_many_records(
     django_assert_num_queries,
 ):
     records = [logged("shop.OrderPlaced", correlation_id=uuid.uuid4()) for _ in range(30)]
     for record in records:
         handled(record, "warehouse")
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         outcomes = outcomes_by_record(records)
 
     assert all(by_group(o)["warehouse"].status == Status.HANDLED for o in outcomes.values())

@@ -178,7 +178,7 @@ def test_a_conversation_page_takes_the_same_few_queries_at_any_length(
 
     # The session, the user and their two permission sets; then the conversation: the log,
     # the outbox, the inbox, dead letters and failures.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = operator.get(conversation_url(correlation_id))
 
     assert response.status_code == 200

@@ -6,7 +6,7 @@ from kafka import TopicPartition
 from messaging import deadletters, registry
 from messaging.handling import Outcome, handle_record
 from messaging.kafka import reader
-from messaging.models import DeadLetter, InboxEntry
+from messaging.models import DeadLetter, InboxEntry, ParkedRecord
 from messaging.topics import create_topics
 from tests.factories import order_placed, product, raw_record, record_of
 from warehouse.models import Stock
@@ -79,3 +79,55 @@ def test_skipping_keeps_the_reason_and_who():
         "operator",
         "the order was refunded by hand",
     )
+
+
+def test_a_cancellation_never_takes_effect_before_its_dead_lettered_placement(
+    monkeypatch, settings
+):
+    """Sales fails on an OrderPlaced until it is dead-lettered; the order's cancellation
+    follows. An operator fixes the cause and retries: the order counts as cancelled."""
+    from sales import services as sales_services
+    from sales.models import DailyProductSales
+    from shop.contracts import OrderCancelled
+
+    settings.MESSAGING = {**settings.MESSAGING, "HANDLER_ATTEMPTS": 2}
+    sales = registry.group("sales")
+    real_record = sales_services.sale_record
+    monkeypatch.setattr(sales_services, "sale_record", _raises("sales database full"))
+    placed = order_placed(("MUG-001", 2))
+    key = str(placed.order_id)
+    consume(sales, record_of(placed, offset=0))
+    _retry_now("sales", key)  # the last attempt: a dead letter now
+    consume(sales, record_of(OrderCancelled(order_id=placed.order_id, reason="x"), offset=1))
+
+    assert not DailyProductSales.objects.exists()  # nothing handled out of order
+    monkeypatch.setattr(sales_services, "sale_record", real_record)
+    letter = DeadLetter.objects.get()
+    assert deadletters.redeliver(letter.id, by="operator") == Outcome.HANDLED
+
+    row = DailyProductSales.objects.get(sku="MUG-001")
+    assert (row.orders, row.units, row.cancelled_orders, row.cancelled_units) == (0, 0, 1, 2)
+    assert not ParkedRecord.objects.exists()
+
+
+def consume(group, *records):
+    from messaging import parking
+
+    parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
+    return [parking.handle_or_park(group, r, parked) for r in records]
+
+
+def _retry_now(group_name: str, key: str) -> None:
+    from django.utils import timezone
+
+    from messaging import parking
+
+    ParkedRecord.objects.filter(dead_letter=None).update(next_attempt_at=timezone.now())
+    parking.retry(group_name, key)
+
+
+def _raises(error: str):
+    def fail(**kwargs):
+        raise RuntimeError(error)
+
+    return fail

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 from django.utils import timezone
 
-from messaging import parking, registry
+from messaging import deadletters, parking, registry
 from messaging.handling import Outcome
 from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
 from notifications.models import Notification
@@ -50,7 +50,7 @@ def consume(group, *records):
 
 def retry_now(key: str) -> None:
     """What the scheduled Celery task does, once its countdown is over."""
-    ParkedRecord.objects.update(next_attempt_at=timezone.now())
+    ParkedRecord.objects.filter(dead_letter=None).update(next_attempt_at=timezone.now())
     parking.retry("flaky", key)
 
 
@@ -93,29 +93,112 @@ def test_a_retry_that_succeeds_hands_on_what_waited_in_order(flaky):
     assert list(HandlingFailure.objects.values_list("attempt", flat=True)) == [1]
 
 
-def test_a_record_that_keeps_failing_is_dead_lettered_and_the_queue_moves_on(flaky):
+def test_a_record_that_keeps_failing_becomes_a_dead_letter_its_key_waits_behind(flaky):
     group, state = flaky
     placed = order_placed(("MUG-001", 1))
     cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
     consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
 
     retry_now(str(placed.order_id))  # attempt 2
-    retry_now(str(placed.order_id))  # attempt 3: the last; then the cancellation's turn
+    retry_now(str(placed.order_id))  # attempt 3: the last
     state["failing"] = False
-    retry_now(str(placed.order_id))
+    retry_now(str(placed.order_id))  # nothing: the key waits for an operator
+    again = OrderCancelled(order_id=placed.order_id, reason="x")
+    later = consume(group, record_of(again, offset=2))
 
     letter = DeadLetter.objects.get()
     assert (letter.reason, letter.attempts, letter.offset) == ("handler_failed", 3, 0)
     assert letter.error == "RuntimeError: carrier API down" and "RuntimeError" in letter.traceback
-    # The cancellation was tried straight after the dead letter, while still failing.
-    assert list(HandlingFailure.objects.order_by("id").values_list("type", "attempt")) == [
+    assert list(HandlingFailure.objects.values_list("type", "attempt")) == [
         ("shop.OrderPlaced", 1),
         ("shop.OrderPlaced", 2),
         ("shop.OrderPlaced", 3),
-        ("shop.OrderCancelled", 1),
     ]
+    assert state["handled"] == [] and later == [parking.PARKED]
+    head, *behind = ParkedRecord.objects.order_by("written_at", "id")
+    assert (head.dead_letter, head.next_attempt_at) == (letter, None)
+    assert [(p.offset, p.dead_letter) for p in behind] == [(1, None), (2, None)]
+    assert parking.retry_due() == 0  # nothing for the sweep: a person decides
+
+
+def test_an_operator_retry_handles_the_dead_letter_in_its_place_then_what_queued(flaky):
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+    for _ in range(2):
+        retry_now(str(placed.order_id))
+    letter = DeadLetter.objects.get()
+    state["failing"] = False
+
+    outcome = deadletters.redeliver(letter.id, by="operator")
+
+    assert outcome == Outcome.HANDLED
+    assert state["handled"] == ["OrderPlaced", "OrderCancelled"]
+    assert not ParkedRecord.objects.exists()
+    letter.refresh_from_db()
+    assert (letter.status, letter.resolved_by) == ("retried", "operator")
+
+
+def test_an_operator_retry_that_fails_again_keeps_the_key_waiting(flaky):
+    group, _ = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+    for _ in range(2):
+        retry_now(str(placed.order_id))
+    letter = DeadLetter.objects.get()
+
+    outcome = deadletters.redeliver(letter.id, by="operator")
+
+    assert outcome == "RuntimeError: carrier API down"
+    letter.refresh_from_db()
+    assert (letter.status, letter.attempts) == ("open", 4)
+    assert ParkedRecord.objects.get(offset=0).dead_letter == letter
+    assert ParkedRecord.objects.filter(offset=1).exists()
+
+
+def test_skipping_a_dead_letter_lets_what_queued_behind_it_follow(
+    flaky, django_capture_on_commit_callbacks
+):
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
+    for _ in range(2):
+        retry_now(str(placed.order_id))
+    state["failing"] = False
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        deadletters.skip(DeadLetter.objects.get().id, by="operator", reason="refunded by hand")
+    parking.retry("flaky", str(placed.order_id))  # what the scheduled task does
+
+    assert len(scheduled) == 1
     assert state["handled"] == ["OrderCancelled"]
     assert not ParkedRecord.objects.exists()
+
+
+def test_a_dead_letter_behind_an_earlier_failing_message_waits_for_it(flaky):
+    """Retrying is in order too: what was written before the dead letter goes first."""
+    group, state = flaky
+    placed = order_placed(("MUG-001", 1))
+    cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
+    consume(group, dataclasses.replace(record_of(cancelled, offset=0), partition=1))
+    for _ in range(2):
+        retry_now(str(placed.order_id))
+    letter = DeadLetter.objects.get()
+    # Written earlier, read later from another partition, and failing too.
+    earlier = record_of(placed, offset=0)
+    ParkedRecord.objects.filter(dead_letter=letter).update(
+        written_at=timezone.now() + timezone.timedelta(seconds=1)
+    )
+    consume(group, earlier)
+
+    outcome = deadletters.redeliver(letter.id, by="operator")
+
+    assert "is still being retried" in outcome and state["handled"] == []
+    letter.refresh_from_db()
+    assert letter.status == "open"
 
 
 def test_an_early_retry_does_nothing(flaky):
@@ -201,7 +284,7 @@ def test_a_later_event_from_another_topic_still_queues_behind(flaky):
     placed = order_placed(("MUG-001", 1))
     placed_record = record_of(placed, offset=0)
     cancelled = OrderCancelled(order_id=placed.order_id, reason="changed my mind")
-    later = dataclasses.replace(record_of(cancelled, offset=0), topic="elsewhere", partition=1)
+    later = dataclasses.replace(record_of(cancelled, offset=0), partition=1)
 
     outcomes = consume(group, placed_record) + consume(group, later)
 
@@ -232,7 +315,7 @@ def test_waiting_for_a_message_is_given_time_not_attempts(settings):
 
     letter = DeadLetter.objects.get()
     assert letter.reason == "handler_failed" and letter.error.startswith("NotYet: ")
-    assert not ParkedRecord.objects.exists()
+    assert ParkedRecord.objects.get().dead_letter == letter  # its key waits for an operator
 
 
 def retry_now_in(group_name: str, key: str) -> None:

@@ -40,3 +40,18 @@ def test_a_cancellation_reverses_exactly_once():
 
     assert figures("MUG-001") == (0, 0, Decimal("0.00"), 1)
     assert DailyProductSales.objects.get(sku="MUG-001").cancelled_units == 2
+
+
+def test_a_cancellation_met_before_its_placement_is_compensated_when_it_comes():
+    """The placement was dead-lettered and skipped, or a replay began after it."""
+    order_id = uuid.uuid4()
+
+    sale_reverse(order_id=order_id)
+    assert not DailyProductSales.objects.exists()  # nothing to reverse yet: remembered
+    sale_record(order_id=order_id, placed_at=PLACED, lines=LINES)
+    sale_record(order_id=order_id, placed_at=PLACED, lines=LINES)  # redelivered
+
+    # As if they had come in order: placed, then cancelled.
+    assert figures("MUG-001") == (0, 0, Decimal("0.00"), 1)
+    assert figures("KTL-002") == (0, 0, Decimal("0.00"), 1)
+    assert DailyProductSales.objects.get(sku="MUG-001").cancelled_units == 2
