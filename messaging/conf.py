@@ -15,6 +15,12 @@ DEFAULTS: dict[str, Any] = {
     # Relay: rows per produce batch; seconds between polls when no NOTIFY arrives.
     "RELAY_BATCH_SIZE": 500,
     "RELAY_POLL_INTERVAL": 1.0,
+    # The largest record the broker accepts (Kafka's message.max.bytes is 1048588 by
+    # default); a larger outbox row is refused before it is sent, on every broker alike.
+    "MAX_RECORD_BYTES": 1_000_000,
+    # Seconds between the relay's checks that the broker still holds what it acknowledged
+    # (messaging.recovery); also checked whenever a relay starts leading.
+    "RELAY_LOSS_CHECK_INTERVAL": 15.0,
     # Consumers. Tansu and Kafka both assign partitions within ~3 s with a 6 s session
     # timeout; the client default (10 s) makes a new group's first join take ~23 s on Tansu.
     "CONSUMER_SESSION_TIMEOUT_MS": 6000,

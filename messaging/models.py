@@ -12,11 +12,23 @@ from .metadata import Metadata
 NAMES_A_CUSTOMER = models.Q(payload__has_key="customer")
 
 
+class OutboxQuerySet(models.QuerySet):
+    def pending(self):
+        """Waiting for the relay: neither published, nor refused by Kafka, nor skipped."""
+        return self.filter(published_at=None, refused_at=None, skipped_at=None)
+
+    def refused(self):
+        """Refused by Kafka for good and not skipped: the later rows of their keys wait."""
+        return self.filter(refused_at__isnull=False, skipped_at=None)
+
+
 class OutboxMessage(models.Model):
     """A message waiting to be published, written in the transaction that caused it.
 
-    The relay publishes rows in id order and stamps `published_at`; a row is never
-    edited otherwise, so the outbox is also a record of what this database sent.
+    The relay publishes rows in id order and stamps `published_at` with where Kafka put
+    each; a row is never edited otherwise, so the outbox is also a record of what this
+    database sent. A row Kafka refuses for good is stamped `refused_at` instead, until an
+    operator publishes it again or skips it.
     """
 
     message_id = models.UUIDField(unique=True)
@@ -30,12 +42,31 @@ class OutboxMessage(models.Model):
     time = models.DateTimeField()
     payload = models.JSONField()
     published_at = models.DateTimeField(null=True, blank=True)
+    # Where the broker acknowledged it: how the relay notices a broker that lost it.
+    partition = models.IntegerField(null=True, blank=True)
+    offset = models.BigIntegerField(null=True, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)
+    refusal = models.TextField(blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    skipped_by = models.CharField(max_length=150, blank=True)
+
+    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(
                 fields=["id"], name="outbox_pending_idx", condition=models.Q(published_at=None)
+            ),
+            models.Index(
+                fields=["key", "id"],
+                name="outbox_refused_idx",
+                condition=models.Q(refused_at__isnull=False, skipped_at=None),
+            ),
+            models.Index(
+                fields=["topic", "partition", "offset"],
+                name="outbox_position_idx",
+                condition=models.Q(offset__isnull=False),
             ),
         ]
 

@@ -17,6 +17,7 @@ from .models import DeadLetter, HandlingFailure, OutboxMessage
 class Backlog:
     pending: int
     oldest: datetime | None
+    refused: int = 0  # refused by Kafka for good: an operator publishes again or skips
 
     @property
     def age(self) -> timedelta | None:
@@ -25,10 +26,8 @@ class Backlog:
 
 def outbox_backlog() -> Backlog:
     """Rows the relay has not published yet (read through the partial index on pending rows)."""
-    pending = OutboxMessage.objects.filter(published_at=None).aggregate(
-        n=Count("id"), oldest=Min("time")
-    )
-    return Backlog(pending["n"], pending["oldest"])
+    pending = OutboxMessage.objects.pending().aggregate(n=Count("id"), oldest=Min("time"))
+    return Backlog(pending["n"], pending["oldest"], OutboxMessage.objects.refused().count())
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the relay publishes it to Kafka after that transaction commits, never before.
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from .contracts import Message
 from .metadata import Cause, Metadata
@@ -40,3 +41,21 @@ def send(
     # once per transaction when it commits, it wakes the relay at once instead of at its
     # next poll, without a round trip of its own.
     return metadata
+
+
+def publish_again(rows: list[OutboxMessage]) -> int:
+    """Refused rows back in the relay's queue, in their original place (an operator's fix)."""
+    return (
+        OutboxMessage.objects.filter(id__in=[r.id for r in rows])
+        .refused()
+        .update(refused_at=None, refusal="")
+    )
+
+
+def skip(rows: list[OutboxMessage], *, by: str) -> int:
+    """Refused rows never to be published; the later messages of their keys go on."""
+    return (
+        OutboxMessage.objects.filter(id__in=[r.id for r in rows])
+        .refused()
+        .update(skipped_at=timezone.now(), skipped_by=by)
+    )

@@ -1,32 +1,61 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order.
 
-One relay publishes at a time (a PostgreSQL advisory lock elects it), because two
-relays sharing the rows could publish one order's messages out of order; others wait
-as hot standbys. It wakes on NOTIFY from `outbox.send` and polls as a fallback.
-A crash between publishing and stamping `published_at` publishes those rows again:
-consumers recognise the repeated message ids in their inbox.
+One relay publishes at a time, because two relays sharing the rows could publish one
+order's messages out of order; others wait as hot standbys. Leadership is a PostgreSQL
+advisory lock held by the relay's one database session, the same session that listens
+for NOTIFY, picks each batch and stamps it. Every batch is fenced: the query that picks
+it returns rows only while its own session holds the lock, so a relay whose session died
+(and whose lock a standby may hold by now) cannot pick another row; at most the batch it
+was already sending goes out twice, and consumers recognise the repeated message ids.
+
+A row Kafka refuses for good (larger than `MAX_RECORD_BYTES`, or refused by the broker
+as such) is set aside as *refused*: the relay publishes other orders' messages, holds
+back the later messages of the same key so none overtakes it, and an operator publishes
+it again or skips it from the admin.
+
+Each stamped row keeps the partition and offset Kafka gave it, which is how the relay
+notices a broker that lost records it had acknowledged (messaging.recovery).
 """
 
 import logging
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import psycopg
 from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
-from kafka.errors import KafkaError
+from kafka.errors import InvalidRecordError, KafkaError, MessageSizeTooLargeError
 
-from . import conf
+from . import conf, recovery
 from .kafka import producer as kafka_producer
 from .models import OutboxMessage
 from .outbox import NOTIFY_CHANNEL
-from .wire import encode
+from .wire import Record, encode
 
 logger = logging.getLogger(__name__)
 
 # Any 64-bit number unique to this purpose within the database.
 RELAY_LOCK_ID = 7_310_451_829
 TRANSIENT_ERRORS = (KafkaError, OperationalError, InterfaceError, psycopg.OperationalError)
+# Errors about one record that no retry can fix; anything else (the broker away, a topic
+# missing) is about the broker and is waited out with every row kept pending.
+REFUSALS = (MessageSizeTooLargeError, InvalidRecordError)
+# Kafka stores a record with its batch: bytes beyond key, value and headers.
+RECORD_OVERHEAD = 100
+
+# True only in the session that holds the relay's lock (pg_locks splits a bigint key
+# into its high and low 32 bits).
+HOLDS_THE_LOCK = RawSQL(
+    "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid = %s AND objid = %s AND objsubid = 1)",
+    (RELAY_LOCK_ID >> 32, RELAY_LOCK_ID & 0xFFFFFFFF),
+    output_field=BooleanField(),
+)
 
 
 class Relay:
@@ -34,6 +63,7 @@ class Relay:
         self.stop = stop or threading.Event()
         self.batch_size = conf.get("RELAY_BATCH_SIZE")
         self.poll_interval = conf.get("RELAY_POLL_INTERVAL")
+        self.max_record_bytes = conf.get("MAX_RECORD_BYTES")
         self.published = 0
 
     def run(self) -> None:
@@ -47,60 +77,132 @@ class Relay:
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
             finally:
-                connection.close()
+                connection.close()  # a lost session's lock is gone: lead only after winning it
 
     def _run_as_leader(self) -> None:
-        with _listening_connection() as listener:
-            self._wait_for_leadership(listener)
-            producer = kafka_producer()
+        with self.leadership() as session:
+            if session is None:
+                return  # stopped while standing by
+            producer = kafka_producer(max_request_size=self.max_record_bytes + RECORD_OVERHEAD)
             try:
+                check_every = conf.get("RELAY_LOSS_CHECK_INTERVAL")
+                checked = 0.0
                 while not self.stop.is_set():
+                    if time.monotonic() - checked >= check_every:
+                        recovery.republish_lost()
+                        checked = time.monotonic()
                     if self.publish_batch(producer) < self.batch_size:
-                        _wait_for_notify(listener, self.poll_interval)
+                        _wait_for_notify(session, self.poll_interval)
             finally:
                 producer.close(timeout=5)
 
-    def _wait_for_leadership(self, listener: psycopg.Connection) -> None:
+    @contextmanager
+    def leadership(self) -> Iterator[psycopg.Connection | None]:
+        """Win the relay's lock on the Django connection's session, and listen on it.
+
+        Yields the session, or None if stopped while standing by. The lock is released
+        when the block ends, or with the session if it dies first.
+        """
+        connection.ensure_connection()
+        session = connection.connection
+        session.execute(f"LISTEN {NOTIFY_CHANNEL}")
         announced = False
-        while not self.stop.is_set():
-            if listener.execute("SELECT pg_try_advisory_lock(%s)", [RELAY_LOCK_ID]).fetchone()[0]:
-                logger.info("relay is publishing")
-                return
+        while not session.execute("SELECT pg_try_advisory_lock(%s)", [RELAY_LOCK_ID]).fetchone()[0]:
             if not announced:
                 logger.info("another relay is publishing; standing by")
                 announced = True
-            self.stop.wait(1.0)
+            if self.stop.wait(1.0):
+                yield None
+                return
+        logger.info("relay is publishing")
+        try:
+            yield session
+        finally:
+            # A session that died took its lock with it: nothing left to release.
+            with suppress(psycopg.Error):
+                session.execute("SELECT pg_advisory_unlock(%s)", [RELAY_LOCK_ID])
+                session.execute(f"UNLISTEN {NOTIFY_CHANNEL}")
 
     def publish_batch(self, producer) -> int:
-        rows = list(
-            OutboxMessage.objects.filter(published_at=None).order_by("id")[: self.batch_size]
-        )
+        """Publish the next rows in order; returns how many were published or refused."""
+        rows = list(_next_rows().filter(HOLDS_THE_LOCK)[: self.batch_size])
         if not rows:
             return 0
-        futures = [
-            producer.send(r.topic, key=rec.key, value=rec.value, headers=rec.headers)
-            for r in rows
-            for rec in [encode(r.topic, r.metadata(), r.payload)]
-        ]
+        sent, refused = [], {}
+        for row in rows:
+            if row.key in {r.key for r in refused}:
+                continue  # never ahead of an earlier message of its key
+            record = encode(row.topic, row.metadata(), row.payload)
+            too_big = self._too_big(record)
+            if too_big:
+                refused[row] = too_big
+                continue
+            try:
+                future = producer.send(
+                    row.topic, key=record.key, value=record.value, headers=record.headers
+                )
+            except REFUSALS as exc:
+                refused[row] = f"{type(exc).__name__}: {exc}"
+                continue
+            sent.append((row, future))
         producer.flush()
-        for future in futures:
-            future.get()  # raises the first send error: nothing is stamped, all is resent
-        OutboxMessage.objects.filter(id__in=[r.id for r in rows]).update(
-            published_at=timezone.now()
+        published = []
+        for row, future in sent:
+            try:
+                published.append((row, future.get()))
+            except REFUSALS as exc:
+                refused[row] = f"{type(exc).__name__}: {exc}"
+            # Anything else raises: nothing more is stamped and the rest is sent again.
+        _stamp(published)
+        _refuse(refused)
+        self.published += len(published)
+        return len(published) + len(refused)
+
+    def _too_big(self, record: Record) -> str:
+        size = len(record.key) + len(record.value) + sum(len(n) + len(v) for n, v in record.headers)
+        if size + RECORD_OVERHEAD <= self.max_record_bytes:
+            return ""
+        return (
+            f"{size + RECORD_OVERHEAD} bytes: larger than MAX_RECORD_BYTES "
+            f"({self.max_record_bytes}), the largest record the broker accepts"
         )
-        self.published += len(rows)
-        return len(rows)
 
 
-def _listening_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    conn = psycopg.connect(**params, autocommit=True)
-    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-    return conn
+def _next_rows():
+    """Pending rows in id order, without those behind a refused row of the same key."""
+    refused_before = OutboxMessage.objects.refused().filter(
+        key=OuterRef("key"), id__lt=OuterRef("id")
+    )
+    return OutboxMessage.objects.pending().filter(~Exists(refused_before)).order_by("id")
 
 
-def _wait_for_notify(listener: psycopg.Connection, timeout: float) -> None:
-    for _ in listener.notifies(timeout=timeout, stop_after=1):
+def _stamp(published: list) -> None:
+    """Mark rows published, with where Kafka put each, in one fenced statement."""
+    if not published:
+        return
+    values = ", ".join(["(%s::bigint, %s::integer, %s::bigint)"] * len(published))
+    params = [p for row, meta in published for p in (row.id, meta.partition, meta.offset)]
+    table = OutboxMessage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} AS o SET published_at = %s, "partition" = v.p, "offset" = v.o'
+            f" FROM (VALUES {values}) AS v(id, p, o)"
+            f" WHERE o.id = v.id AND {HOLDS_THE_LOCK.sql}",
+            [timezone.now(), *params, *HOLDS_THE_LOCK.params],
+        )
+
+
+def _refuse(refused: dict) -> None:
+    for row, why in refused.items():
+        logger.error(
+            "relay: Kafka refuses %s %s for good (%s); its key's later messages wait behind it",
+            row.type,
+            row.message_id,
+            why,
+        )
+        OutboxMessage.objects.filter(id=row.id).update(refused_at=timezone.now(), refusal=why)
+
+
+def _wait_for_notify(session: psycopg.Connection, timeout: float) -> None:
+    for _ in session.notifies(timeout=timeout, stop_after=1):
         pass

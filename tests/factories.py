@@ -49,6 +49,17 @@ def order_placed(*lines: tuple[str, int], order_id: uuid.UUID | None = None) -> 
     )
 
 
+def database_session():
+    """A PostgreSQL session of its own (autocommit) on the test database: a second process."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
 def record_of(message: Message, *, offset: int = 0, caused_by: Metadata | None = None) -> RawRecord:
     """The Kafka record the relay would have produced for `message`."""
     metadata = Metadata.for_message(message, caused_by=caused_by)

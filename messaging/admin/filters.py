@@ -88,12 +88,20 @@ class PublishedFilter(admin.SimpleListFilter):
     parameter_name = "published"
 
     def lookups(self, request, model_admin):
-        return [("no", "waiting for the relay"), ("yes", "published")]
+        return [
+            ("no", "waiting for the relay"),
+            ("yes", "published"),
+            ("refused", "refused by Kafka"),
+            ("skipped", "skipped"),
+        ]
 
     def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(published_at__isnull=self.value() == "no")
-        return queryset
+        return {
+            "no": queryset.pending,
+            "yes": lambda: queryset.filter(published_at__isnull=False),
+            "refused": queryset.refused,
+            "skipped": lambda: queryset.filter(skipped_at__isnull=False),
+        }.get(self.value(), lambda: queryset)()
 
 
 # The outcome filters start from the small tables (dead letters, failures, duplicates) and

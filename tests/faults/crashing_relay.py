@@ -51,7 +51,7 @@ def main(rows: int, report: str) -> None:
     from messaging import relay
 
     make_producer = relay.kafka_producer
-    relay.kafka_producer = lambda: CrashAfterFlush(make_producer(), rows, report)
+    relay.kafka_producer = lambda **options: CrashAfterFlush(make_producer(**options), rows, report)
     relay.Relay().run()
 
 

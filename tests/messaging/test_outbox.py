@@ -44,12 +44,14 @@ def test_a_caused_message_joins_its_cause_conversation():
 
 @pytest.mark.django_db(transaction=True)  # the notification is delivered at a real commit
 def test_a_committed_transaction_wakes_the_relay_once_and_a_rolled_back_one_not_at_all():
-    from messaging.relay import _listening_connection
+    from messaging.outbox import NOTIFY_CHANNEL
+    from tests.factories import database_session
 
     def notifications(listener) -> int:
         return sum(1 for _ in listener.notifies(timeout=0.5))
 
-    with _listening_connection() as listener:
+    with database_session() as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
         with transaction.atomic():  # three messages, one transaction
             for reason in "abc":
                 outbox.send(OrderCancelled(order_id=uuid.uuid4(), reason=reason))

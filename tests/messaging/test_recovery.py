@@ -1,0 +1,98 @@
+"""Publishing again what the broker lost, against the session's real broker and database."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from kafka.admin import NewTopic
+
+from messaging import outbox, recovery
+from messaging.kafka import admin, producer
+from messaging.models import InboxEntry, MessageRecord, OutboxMessage
+from messaging.outcomes import followers
+from messaging.relay import Relay
+from shop.contracts import OrderCancelled
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def topic():
+    name = f"recovery-{uuid.uuid4().hex[:8]}"
+    client = admin()
+    client.create_topics([NewTopic(name, 1, 1)])
+    yield name
+    client.delete_topics([name])
+    client.close()
+
+
+def published(topic: str, *messages) -> list[OutboxMessage]:
+    with transaction.atomic():
+        sent = [outbox.send(m) for m in messages]
+    OutboxMessage.objects.update(topic=topic)
+    relay, kafka = Relay(), producer()
+    with relay.leadership():
+        relay.publish_batch(kafka)
+    kafka.close()
+    return [OutboxMessage.objects.get(message_id=m.message_id) for m in sent]
+
+
+def handled_by_everyone(row: OutboxMessage) -> None:
+    for group in followers(row.type):
+        InboxEntry.objects.create(
+            group=group, message_id=row.message_id, type=row.type,
+            correlation_id=row.correlation_id, started_at=timezone.now(),
+            handled_at=timezone.now(),
+        )  # fmt: skip
+    MessageRecord.objects.create(
+        topic=row.topic, partition=row.partition, offset=row.offset, message_id=row.message_id,
+        type=row.type, correlation_id=row.correlation_id, time=row.time,
+    )  # fmt: skip
+
+
+def lose_everything(topic: str, *, then_write: int = 0) -> None:
+    """The broker forgets the topic (as the demo's in-memory broker does when it restarts)."""
+    client = admin()
+    client.delete_topics([topic])
+    client.create_topics([NewTopic(topic, 1, 1)])
+    client.close()
+    kafka = producer()
+    for i in range(then_write):  # somebody else's records, at the offsets ours had
+        kafka.send(topic, key=b"else", value=b"%d" % i)
+    kafka.close()
+
+
+def test_nothing_is_published_again_while_the_broker_holds_every_record(topic):
+    order = uuid.uuid4()
+    published(topic, *(OrderCancelled(order_id=order, reason=f"#{i}") for i in range(3)))
+
+    assert recovery.republish_lost([topic]) == 0
+    assert not OutboxMessage.objects.pending().exists()
+
+
+@pytest.mark.parametrize("then_write", [0, 6], ids=["topic empty", "offsets reused"])
+def test_what_the_broker_lost_is_published_again_unless_everyone_had_it(topic, then_write):
+    waited_for, done = uuid.uuid4(), uuid.uuid4()
+    rows = published(
+        topic,
+        OrderCancelled(order_id=waited_for, reason="a"),
+        OrderCancelled(order_id=done, reason="b"),
+        OrderCancelled(order_id=waited_for, reason="c"),
+    )
+    handled_by_everyone(rows[1])
+    lose_everything(topic, then_write=then_write)
+
+    assert recovery.republish_lost([topic]) == 2
+
+    pending = OutboxMessage.objects.pending().order_by("id")
+    assert [r.message_id for r in pending] == [rows[0].message_id, rows[2].message_id]
+    kept = OutboxMessage.objects.get(id=rows[1].id)
+    assert kept.published_at and kept.offset is None  # published, just no longer there
+    assert recovery.republish_lost([topic]) == 0  # and it is not found lost twice
+
+    relay, kafka = Relay(), producer()
+    with relay.leadership():
+        assert relay.publish_batch(kafka) == 2  # in their original order, at new offsets
+    kafka.close()
+    assert recovery.republish_lost([topic]) == 0
