@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
@@ -20,7 +20,7 @@ from .failures import record_failure
 from .logcontext import message_context
 from .metadata import Delivery, KafkaCoordinates
 from .models import DeadLetter, InboxEntry
-from .registry import ConsumerGroup
+from .registry import FENCE_KEY, ConsumerGroup, fences_for
 from .wire import MalformedRecord, as_text, decode, decode_headers
 
 logger = logging.getLogger(__name__)
@@ -122,15 +122,35 @@ class NotYet(Exception):
     message it waits for may go ahead of it (messaging.parking).
     """
 
+    expires = True  # given up on after PREREQUISITE_WAIT_SECONDS
+
+
+class RebuildInProgress(NotYet):
+    """The message feeds a projection that a replay is rebuilding (messaging.replay): it
+    waits for the rebuild, however long that takes, and is handled after it."""
+
+    expires = False
+
+
+def _pass_fences(group_name: str, message_type: str) -> None:
+    """Take the fences of the projections the message feeds, shared, for this transaction;
+    a rebuild holds one exclusively while it runs."""
+    for fence in fences_for(group_name, message_type):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_try_advisory_xact_lock_shared({FENCE_KEY})", [fence])
+            if not cursor.fetchone()[0]:
+                raise RebuildInProgress(f"waits for the rebuild of {fence.split(':', 1)[1]}")
+
 
 class HandlerFailed(Exception):
     """A handler raised; nothing it did was kept. The caller parks the record for a retry."""
 
-    def __init__(self, error: str, trace: str, *, waiting: bool = False) -> None:
+    def __init__(self, error: str, trace: str, *, waiting: bool = False, expires=True) -> None:
         super().__init__(error)
         self.error = error
         self.trace = trace
         self.waiting = waiting  # the handler raised NotYet
+        self.expires = expires  # a wait that ends in a dead letter after a while
 
 
 def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
@@ -154,7 +174,12 @@ def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
             attempt,
             error,
         )
-        raise HandlerFailed(error, trace, waiting=isinstance(exc, NotYet)) from exc
+        raise HandlerFailed(
+            error,
+            trace,
+            waiting=isinstance(exc, NotYet),
+            expires=getattr(exc, "expires", True),
+        ) from exc
 
 
 def _handle_once(group, delivery, message, handlers) -> Outcome:
@@ -172,6 +197,7 @@ def _handle_once(group, delivery, message, handlers) -> Outcome:
                 started_at=started_at,
                 handled_at=started_at,
             )
+            _pass_fences(group.name, metadata.type)
             for handler in handlers:
                 handler(message, metadata)
             InboxEntry.objects.filter(pk=entry.pk).update(handled_at=timezone.now())

@@ -279,6 +279,21 @@ def _park_failed(group_name: str, key: str, record: RawRecord, failure: HandlerF
             _schedule(group_name, key, at=timezone.now() + _backoff(1))
 
 
+def wake_waiting(group_name: str) -> int:
+    """Retry now every head of the group that waits (after a rebuild); returns how many."""
+    woken = 0
+    for key in (
+        ParkedRecord.objects.filter(group=group_name, waiting=True, dead_letter=None)
+        .values_list("key", flat=True)
+        .distinct()
+    ):
+        with transaction.atomic():
+            _lock(group_name, key)
+            _wake_waiting(group_name, key)
+        woken += 1
+    return woken
+
+
 def _wake_waiting(group_name: str, key: str) -> None:
     """Retry the key's head now, rather than at the end of its backoff, if it waits for a
     prerequisite; a head that fails for a real reason keeps its backoff."""
@@ -290,6 +305,8 @@ def _wake_waiting(group_name: str, key: str) -> None:
 
 
 def _given_up(head: ParkedRecord, failure: HandlerFailed) -> bool:
+    if failure.waiting and not failure.expires:
+        return False  # a rebuild ends by itself, or its fence dies with its session
     if failure.waiting:
         waited = (timezone.now() - head.parked_at).total_seconds()
         return waited >= conf.get("PREREQUISITE_WAIT_SECONDS")

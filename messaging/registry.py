@@ -48,6 +48,15 @@ class Projection:
     event_types: frozenset[str]
     reset: Callable[[], None]
 
+    @property
+    def fence(self) -> str:
+        """The advisory lock a rebuild holds, and live handling of its events takes shared."""
+        return f"projection:{self.name}"
+
+
+# SQL for a fence's advisory-lock key, given its name as the parameter.
+FENCE_KEY = "hashtextextended(%s, 0)"
+
 
 _GROUPS: dict[str, ConsumerGroup] = {}
 _PROJECTIONS: dict[str, Projection] = {}
@@ -110,3 +119,12 @@ def register_projection(
 
 def projections() -> dict[str, Projection]:
     return dict(_PROJECTIONS)
+
+
+def fences_for(group_name: str, message_type: str) -> list[str]:
+    """The fences of the group's projections that this message type feeds."""
+    return [
+        p.fence
+        for p in _PROJECTIONS.values()
+        if p.group == group_name and message_type in p.event_types
+    ]

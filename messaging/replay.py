@@ -5,26 +5,47 @@ Commands are requests: replaying them would repeat side effects, so command topi
 refused unless allowed, and even then the inbox (never cleared for commands) skips every
 command that was handled before. Progress is checkpointed per partition, so an
 interrupted replay resumes where it stopped when run again.
+
+Records are handled exactly as the live consumer handles them, in their key's order: a
+record that fails is parked for its key and retried by the group's workers, one that
+waits for another message waits, and the checkpoint never moves past a record that was
+neither handled nor parked.
+
+A rebuild empties a projection and fills it again from the whole history, while orders
+keep coming. For its duration the replay holds the projection's fence (an advisory lock
+of its database session): the live group handles none of the projection's events and
+parks them, waiting for the rebuild, in their keys' order; when it ends they are handled
+after everything the rebuild read. A rebuild that dies releases the fence with its
+session; run again, it resumes from its checkpoints. A rebuild needs every record since
+the beginning: it is refused when a topic no longer holds all of them (retention, or a
+broker that lost them), unless the person accepts what it would lose.
 """
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from kafka import TopicPartition
 
+from . import parking
 from .contracts import all_message_classes
-from .handling import HandlerFailed, Outcome, RawRecord, handle_record
+from .handling import Outcome, RawRecord
 from .kafka import end_offsets, reader
-from .models import InboxEntry, ReplayCheckpoint
-from .registry import ConsumerGroup, group, projections
+from .models import InboxEntry, MessageRecord, ReplayCheckpoint
+from .registry import FENCE_KEY, ConsumerGroup, group, projections
 from .wire import MalformedRecord, decode
 
 logger = logging.getLogger(__name__)
+
+
+# How long a rebuild waits for another rebuild of the same projection to finish.
+FENCE_WAIT_SECONDS = 30
 
 
 class ReplayRefused(Exception):
@@ -41,6 +62,9 @@ class ReplayPlan:
     correlation_id: UUID | None = None
     rebuild: Callable[[], None] | None = None  # empties the projection first
     only_types: frozenset[str] | None = None
+    projection: str | None = None  # the projection rebuilt, whose fence the replay holds
+    # A rebuild from topics that lost part of their history, knowingly.
+    accept_incomplete_history: bool = False
 
 
 @dataclass
@@ -67,10 +91,24 @@ def plan(
     correlation_id: UUID | None = None,
     rebuild: bool = False,
     allow_commands: bool = False,
+    accept_incomplete_history: bool = False,
 ) -> ReplayPlan:
     """Decide what a replay will read and into what, refusing what would be unsafe."""
     if (group_name is None) == (projection is None):
         raise ReplayRefused("Name exactly one consumer group or one projection.")
+    slices = {
+        "--topic": topics,
+        "--from-offset": from_offset,
+        "--since": since,
+        "--correlation-id": correlation_id,
+    }
+    sliced = [option for option, value in slices.items() if value is not None]
+    if rebuild and sliced:
+        raise ReplayRefused(
+            "--rebuild empties the whole projection, so it replays the whole history: "
+            f"{', '.join(sliced)} would rebuild it from a slice. Leave out "
+            f"{', '.join(sliced)}, or replay without --rebuild."
+        )
     only_types = reset = None
     if projection is not None:
         known = projections()
@@ -108,6 +146,8 @@ def plan(
         correlation_id=correlation_id,
         rebuild=reset,
         only_types=only_types,
+        projection=projection if rebuild else None,
+        accept_incomplete_history=accept_incomplete_history,
     )
 
 
@@ -127,25 +167,89 @@ def run(
         for c in ReplayCheckpoint.objects.filter(replay=plan.name)
     }
     report.resumed = bool(checkpoints)
-    if plan.rebuild and not dry_run and not checkpoints:
-        _clear(plan)
+    rebuilding = plan.rebuild is not None and not dry_run
     client = reader()
     try:
-        positions = _starting_positions(client, plan, checkpoints)
-        total = sum(end - start for start, end in positions.values())
-        for partition, records in _read(client, positions):
-            for record in records:
-                report.read += 1
-                outcome = _replay_one(plan, record, dry_run)
-                report.outcomes[(outcome[0], outcome[1])] += 1
-            if not dry_run:
-                _checkpoint(plan, partition, records[-1].offset + 1)
-            progress(report.read, total)
+        if rebuilding and not plan.accept_incomplete_history:
+            _refuse_incomplete_history(client, plan)
+        with _fence(plan.projection) if rebuilding else nullcontext():
+            # Where the replay ends is read once the fence is up: whatever the live group
+            # handled before is in the history the rebuild reads, whatever comes later
+            # waits for the rebuild.
+            positions = _starting_positions(client, plan, checkpoints)
+            if rebuilding and not checkpoints:
+                _clear(plan)
+            total = sum(end - start for start, end in positions.values())
+            for partition, records in _read(client, positions):
+                parked = parking.parked_keys(plan.group.name, {parking.key_of(r) for r in records})
+                for record in records:
+                    report.read += 1
+                    report.outcomes[_replay_one(plan, record, parked, dry_run)] += 1
+                if not dry_run:
+                    _checkpoint(plan, partition, records[-1].offset + 1)
+                progress(report.read, total)
     finally:
         client.close(autocommit=False)
     if not dry_run:
         ReplayCheckpoint.objects.filter(replay=plan.name).delete()  # finished: next run is new
+    if rebuilding:
+        parking.wake_waiting(plan.group.name)  # what the live group parked meanwhile
     return report
+
+
+@contextmanager
+def _fence(projection: str) -> Iterator[None]:
+    """Hold the projection's fence for this session: live handling of its events waits."""
+    fence = projections()[projection].fence
+    deadline = time.monotonic() + FENCE_WAIT_SECONDS
+    # Live handlings hold it shared for milliseconds; only another rebuild holds it long.
+    while not _advisory(f"SELECT pg_try_advisory_lock({FENCE_KEY})", fence):
+        if time.monotonic() > deadline:
+            raise ReplayRefused(f"Another rebuild of {projection} is running; try again later.")
+        time.sleep(0.1)
+    try:
+        yield
+    finally:
+        with suppress(DatabaseError):  # a session that died released it already
+            _advisory(f"SELECT pg_advisory_unlock({FENCE_KEY})", fence)
+
+
+def _advisory(sql: str, fence: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [fence])
+        return cursor.fetchone()[0]
+
+
+def _refuse_incomplete_history(client, plan: ReplayPlan) -> None:
+    """Refuse a rebuild from topics that no longer hold every record ever published."""
+    gaps = []
+    for topic in plan.topics:
+        partitions = [TopicPartition(topic, p) for p in client.partitions_for_topic(topic) or []]
+        begins = client.beginning_offsets(partitions)
+        ends = end_offsets(client, partitions)
+        deleted = sum(begins.values())
+        if deleted:
+            gaps.append(f"{topic} no longer holds its first {deleted} records (retention)")
+        held = sum(ends[tp] - begins[tp] for tp in partitions)
+        logged = _logged_messages(topic)
+        if logged > held:
+            gaps.append(
+                f"the message log saw {logged} messages published on {topic}, "
+                f"the topic holds {held} records"
+            )
+    if gaps:
+        raise ReplayRefused(
+            f"A rebuild of {plan.projection} would lose history: {'; '.join(gaps)}. Its "
+            "figures would then count only what is left. Pass --accept-incomplete-history to "
+            "rebuild from what is left anyway."
+        )
+
+
+def _logged_messages(topic: str) -> int:
+    """How many messages the audit group has seen on the topic (a republished one once)."""
+    logged = MessageRecord.objects.filter(topic=topic)
+    distinct = logged.exclude(message_id=None).values("message_id").distinct().count()
+    return distinct + logged.filter(message_id=None).count()
 
 
 def _clear(plan: ReplayPlan) -> None:
@@ -195,7 +299,9 @@ def _read(client, positions: dict) -> Iterator[tuple[TopicPartition, list[RawRec
                 client.pause(tp)
 
 
-def _replay_one(plan: ReplayPlan, record: RawRecord, dry_run: bool) -> tuple[str, str]:
+def _replay_one(
+    plan: ReplayPlan, record: RawRecord, parked: set[str], dry_run: bool
+) -> tuple[str, str]:
     try:
         metadata, _ = decode(record.key, record.value, record.headers)
     except MalformedRecord:
@@ -213,11 +319,8 @@ def _replay_one(plan: ReplayPlan, record: RawRecord, dry_run: bool) -> tuple[str
             group=plan.group.name, message_id=metadata.message_id
         ).exists()
         return metadata.type, "would skip (in inbox)" if seen else "would handle"
-    try:
-        return metadata.type, handle_record(plan.group, record)
-    except HandlerFailed as failure:
-        logger.warning("replay: %s failed on %s: %s", plan.group.name, metadata.type, failure)
-        return metadata.type, "failed"
+    # As the live consumer does: a failing record is parked for its key, never skipped.
+    return metadata.type, parking.handle_or_park(plan.group, record, parked)
 
 
 def _checkpoint(plan: ReplayPlan, tp: TopicPartition, next_offset: int) -> None:

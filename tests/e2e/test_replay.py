@@ -1,5 +1,7 @@
 """Replay against the real broker: rebuilding a projection, recovering a group, resuming."""
 
+import uuid
+
 import pytest
 from django.utils import timezone
 
@@ -15,9 +17,16 @@ from warehouse.services import stock_set
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+# The session's topics also hold earlier tests' orders (whose rows are gone): each test
+# sells products of its own, and compares the figures of those.
+SKUS: list[str] = []
+
+
 def figures() -> list[tuple]:
     return list(
-        DailyProductSales.objects.order_by("day", "sku").values_list(
+        DailyProductSales.objects.filter(sku__in=SKUS)
+        .order_by("day", "sku")
+        .values_list(
             "day", "sku", "orders", "units", "revenue", "cancelled_orders", "cancelled_units"
         )
     )
@@ -27,12 +36,13 @@ def figures() -> list[tuple]:
 def some_orders(live_server, wait_until):
     """Three orders on two products since `started`: two dispatched, one cancelled."""
     started = timezone.now()
-    product("RPL-001", price="10.00", stock=5)
-    product("RPL-002", price="2.50", stock=1)
+    SKUS[:] = [f"RPL-{uuid.uuid4().hex[:6].upper()}" for _ in range(2)]
+    product(SKUS[0], price="10.00", stock=5)
+    product(SKUS[1], price="2.50", stock=1)
     orders = [
-        buy(live_server, "RPL-001", 2),
-        buy(live_server, "RPL-002", 1),
-        buy(live_server, "RPL-002", 1),
+        buy(live_server, SKUS[0], 2),
+        buy(live_server, SKUS[1], 1),
+        buy(live_server, SKUS[1], 1),
     ]
     wait_until(lambda: all(settled(o) for o in orders), what="the orders to settle")
     wait_until(
@@ -50,10 +60,10 @@ def test_rebuilding_sales_from_the_topics_gives_identical_figures(some_orders):
     before = figures()
     DailyProductSales.objects.update(units=999)  # the projection has gone wrong
 
-    report = replay.run(replay.plan(projection="sales", rebuild=True, since=some_orders))
+    report = replay.run(replay.plan(projection="sales", rebuild=True))
 
     assert figures() == before
-    assert report.count("handled") == 4  # three OrderPlaced, one OrderCancelled
+    assert report.count("handled") >= 4  # these three OrderPlaced, one OrderCancelled, ...
     assert not ReplayCheckpoint.objects.exists()
 
 
@@ -72,7 +82,7 @@ def test_replaying_the_order_topic_into_notifications_sends_nothing_twice(some_o
 
 def test_an_interrupted_rebuild_resumes_and_ends_the_same(some_orders):
     before = figures()
-    plan = replay.plan(projection="sales", rebuild=True, since=some_orders)
+    plan = replay.plan(projection="sales", rebuild=True)
 
     def interrupt(done, total):
         raise KeyboardInterrupt
@@ -88,18 +98,18 @@ def test_an_interrupted_rebuild_resumes_and_ends_the_same(some_orders):
 
 
 def test_the_availability_projection_rebuilds_from_stock_levels(live_server, wait_until):
-    started = timezone.now()
-    product("RPL-003", stock=0)
-    stock_set(sku="RPL-003", on_hand=7)
+    sku = f"RPL-{uuid.uuid4().hex[:6].upper()}"
+    product(sku, stock=0)
+    stock_set(sku=sku, on_hand=7)
     wait_until(
-        lambda: Availability.objects.filter(sku="RPL-003", available=7).exists(),
+        lambda: Availability.objects.filter(sku=sku, available=7).exists(),
         what="the shop to hear the stock level",
     )
     Availability.objects.all().delete()
 
-    replay.run(replay.plan(projection="availability", rebuild=True, since=started))
+    replay.run(replay.plan(projection="availability", rebuild=True))
 
-    assert Availability.objects.get(sku="RPL-003").available == 7
+    assert Availability.objects.get(sku=sku).available == 7
 
 
 def test_command_topics_are_refused_unless_allowed():

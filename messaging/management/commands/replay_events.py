@@ -37,6 +37,12 @@ class Command(BaseCommand):
             help="empty the projection first, then rebuild it from its events",
         )
         parser.add_argument(
+            "--accept-incomplete-history",
+            action="store_true",
+            help="rebuild even when a topic no longer holds every record (the figures then "
+            "count only what is left)",
+        )
+        parser.add_argument(
             "--allow-commands",
             action="store_true",
             help="also replay command topics (the inbox still skips handled ones)",
@@ -63,6 +69,7 @@ class Command(BaseCommand):
                 correlation_id=options["correlation_id"],
                 rebuild=options["rebuild"],
                 allow_commands=options["allow_commands"],
+                accept_incomplete_history=options["accept_incomplete_history"],
             )
         except replay.ReplayRefused as refusal:
             raise CommandError(str(refusal)) from None
@@ -76,9 +83,12 @@ class Command(BaseCommand):
                 bar.total = total
                 bar.update(done - bar.n)
 
-            report = replay.run(
-                plan, dry_run=options["dry_run"], restart=options["restart"], progress=progress
-            )
+            try:
+                report = replay.run(
+                    plan, dry_run=options["dry_run"], restart=options["restart"], progress=progress
+                )
+            except replay.ReplayRefused as refusal:
+                raise CommandError(str(refusal)) from None
         if report.resumed:
             self.stdout.write("Resumed an interrupted replay from its checkpoints.")
         self.stdout.write(f"{report.read} records read")

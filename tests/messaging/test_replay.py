@@ -1,0 +1,87 @@
+"""Replay's rules and the rebuild fence, against a real PostgreSQL (no broker needed)."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from messaging import parking, registry, replay
+from messaging.handling import Outcome
+from messaging.models import ParkedRecord
+from messaging.registry import FENCE_KEY
+from sales.models import SaleRecord
+from tests.factories import database_session, order_placed, record_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("since", datetime(2026, 11, 24, tzinfo=UTC)),
+        ("from_offset", 10),
+        ("correlation_id", uuid.uuid4()),
+        ("topics", ["orders"]),
+    ],
+)
+def test_a_rebuild_from_a_slice_of_the_history_is_refused(option, value):
+    with pytest.raises(replay.ReplayRefused, match="replays the whole history"):
+        replay.plan(projection="sales", rebuild=True, **{option: value})
+
+
+def consume(group, *records):
+    parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
+    return [parking.handle_or_park(group, r, parked) for r in records]
+
+
+def test_while_a_rebuild_holds_the_fence_the_live_group_parks_its_events_in_order(
+    django_capture_on_commit_callbacks,
+):
+    sales = registry.group("sales")
+    placed = order_placed(("MUG-001", 1))
+    fence = registry.projections()["sales"].fence
+    with database_session() as rebuild:  # the replay's own session, elsewhere
+        rebuild.execute(f"SELECT pg_advisory_lock({FENCE_KEY})", [fence])
+        outcomes = consume(sales, record_of(placed, offset=0))
+        rebuild.execute(f"SELECT pg_advisory_unlock({FENCE_KEY})", [fence])
+
+    assert outcomes == [parking.PARKED] and not SaleRecord.objects.exists()
+    head = ParkedRecord.objects.get()
+    assert head.waiting and "waits for the rebuild of sales" in head.last_error
+
+    with django_capture_on_commit_callbacks() as woken:
+        assert parking.wake_waiting("sales") == 1
+    parking.retry("sales", str(placed.order_id))  # what the woken task does
+
+    assert len(woken) == 1
+    assert SaleRecord.objects.filter(order_id=placed.order_id).exists()
+
+
+def test_a_wait_for_a_rebuild_never_turns_into_a_dead_letter(settings):
+    settings.MESSAGING = {**settings.MESSAGING, "PREREQUISITE_WAIT_SECONDS": 0}
+    sales = registry.group("sales")
+    placed = order_placed(("MUG-001", 1))
+    fence = registry.projections()["sales"].fence
+    with database_session() as rebuild:
+        rebuild.execute(f"SELECT pg_advisory_lock({FENCE_KEY})", [fence])
+        consume(sales, record_of(placed, offset=0))
+        ParkedRecord.objects.update(next_attempt_at=timezone.now())  # its backoff is over
+        parking.retry("sales", str(placed.order_id))
+
+    head = ParkedRecord.objects.get()
+    assert head.dead_letter is None and head.attempts == 2
+
+
+def test_the_rebuild_itself_handles_through_its_own_fence():
+    sales = registry.group("sales")
+    placed = order_placed(("MUG-001", 1))
+    fence = registry.projections()["sales"].fence
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_lock({FENCE_KEY})", [fence])
+    try:
+        assert consume(sales, record_of(placed, offset=0)) == [Outcome.HANDLED]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_unlock({FENCE_KEY})", [fence])
