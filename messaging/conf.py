@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RECORD_BYTES": 1_000_000,
     # Seconds between the relay's checks that the broker still holds what it acknowledged
     # (messaging.recovery); also checked whenever a relay starts leading.
-    "RELAY_LOSS_CHECK_INTERVAL": 15.0,
+    "RELAY_LOSS_CHECK_INTERVAL": 10.0,
     # Consumers. Tansu and Kafka both assign partitions within ~3 s with a 6 s session
     # timeout; the client default (10 s) makes a new group's first join take ~23 s on Tansu.
     "CONSUMER_SESSION_TIMEOUT_MS": 6000,

@@ -1,8 +1,13 @@
 """The consumer loop: one consumer group polling its topics, inside a Celery worker.
 
 Offsets are committed only after every record of a batch was handled and its
-transaction committed; a crash in between redelivers records, and the inbox makes
-that harmless.
+transaction committed, and only for the partitions the batch came from; a crash in
+between redelivers records, and the inbox makes that harmless.
+
+A broker that lost records (the demo's in-memory broker restarted, a topic created
+anew) reports a partition's end below where the group had got to: the loop then reads
+that partition again from its beginning, rather than wait at an offset the new records
+will reach only later, and skip everything before it.
 """
 
 import logging
@@ -10,7 +15,9 @@ import threading
 
 from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
+from kafka import TopicPartition
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 
 from . import conf, parking
 from .handling import RawRecord
@@ -57,18 +64,38 @@ class ConsumerLoop:
         client = kafka_consumer(self.group.name, topics)
         timeout_ms = conf.get("CONSUMER_POLL_TIMEOUT_MS")
         logger.info("%s consumer polling %s", self.group.name, ", ".join(topics))
+        reached: dict[TopicPartition, int] = {}  # the next offset, where records were handled
         try:
             while not self.stop.is_set():
                 batch = client.poll(timeout_ms=timeout_ms)
                 if client.assignment():
                     self.ready.set()
+                self._reread_what_the_broker_lost(client, reached)
                 if not batch:
                     continue
                 close_old_connections()
                 self._process(batch)
-                client.commit()
+                handled = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                reached |= handled
+                client.commit({tp: OffsetAndMetadata(n, "", -1) for tp, n in handled.items()})
         finally:
             client.close(autocommit=False)
+
+    def _reread_what_the_broker_lost(self, client, reached: dict) -> None:
+        for tp in list(reached):
+            end = client.highwater(tp) if tp in client.assignment() else None
+            if end is not None and end < reached[tp]:
+                logger.warning(
+                    "%s consumer: %s[%d] ends at %d, below %d where this group had got to: "
+                    "the broker lost records; reading the partition again from its beginning",
+                    self.group.name,
+                    tp.topic,
+                    tp.partition,
+                    end,
+                    reached[tp],
+                )
+                client.seek_to_beginning(tp)
+                del reached[tp]
 
     def _process(self, batch: dict) -> None:
         for records in batch.values():

@@ -8,7 +8,7 @@ which puts the proxy in the path of every connection, and cutting it cuts them a
 
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +20,20 @@ from tests.faults.proxy import HOST, TcpProxy
 class Broker:
     service: Service
     proxy: TcpProxy
+    start: Callable[[], Service]  # a new Tansu on the same port, with nothing in it
+    restarts: int = 0
 
     @property
     def url(self) -> str:
         """What the shop's processes use as KAFKA_BOOTSTRAP_SERVERS: the proxy."""
         return self.proxy.url
+
+    def restart_empty(self) -> None:
+        """Stop the broker and start a new one where it was: every topic, record and
+        committed offset is gone, as when the demo's in-memory broker restarts."""
+        self.service.stop()
+        self.restarts += 1
+        self.service = self.start()
 
 
 @contextlib.contextmanager
@@ -40,21 +49,25 @@ def broker_behind_proxy(base_dir: Path) -> Iterator[Broker]:
         "--storage-engine", "memory://tansu/",
     ]
     # fmt: on
-    service = spawn(
-        "tansu",
-        argv,
-        run_dir=base_dir / "run",
-        log_path=base_dir / "tansu.log",
-        markers=["tansu", str(real_port)],
-        stop_signal=signal.SIGTERM,
-    )
-    proxy = TcpProxy(proxy_port, (HOST, real_port))
-    try:
+
+    def start() -> Service:
+        service = spawn(
+            "tansu",
+            argv,
+            run_dir=base_dir / "run",
+            log_path=base_dir / "tansu.log",
+            markers=["tansu", str(real_port)],
+            stop_signal=signal.SIGTERM,
+        )
         wait_until(
             lambda: accepts_connections(HOST, real_port), what="Tansu", timeout=30, service=service
         )
-        proxy.start()
-        yield Broker(service, proxy)
+        return service
+
+    broker = Broker(start(), TcpProxy(proxy_port, (HOST, real_port)), start)
+    try:
+        broker.proxy.start()
+        yield broker
     finally:
-        proxy.stop()
-        service.stop()
+        broker.proxy.stop()
+        broker.service.stop()

@@ -47,7 +47,12 @@ class FaultShop:
             return quiet_once and was
 
         self.wait(quiet, what="the shop to be quiet", timeout=SETTLE_TIMEOUT)
-        return check(self.stream.placed, self.initial_stock, poison=poison)
+        return check(
+            self.stream.placed,
+            self.initial_stock,
+            poison=poison,
+            broker_restarted=self.broker.restarts > 0,
+        )
 
     def report(self, title: str, exercised: Exercised, **fault: object) -> Exercised:
         exercised.fault.update(fault)
