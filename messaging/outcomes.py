@@ -108,7 +108,9 @@ class GroupOutcome:
             return "queued behind an earlier message of the same key that is being retried"
         if self.status == Status.FAILING:
             if self.parked is not None and self.parked.waiting:
-                return f"waiting for an earlier message ({_plural(len(self.failures), 'attempt')})"
+                # What it waits for, in the words of the handler's NotYet.
+                why = self.parked.last_error.partition(": ")[2] or "an earlier message"
+                return f"waiting ({_plural(len(self.failures), 'attempt')}): {why}"
             return f"failing ({_plural(len(self.failures), 'failed attempt')})"
         return "waiting"
 

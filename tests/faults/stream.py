@@ -49,12 +49,16 @@ class Stream:
 
     def _buy(self) -> uuid.UUID:
         sku = self.random.choices(list(CATALOG), weights=[30, 30, 25, 15])[0]
+        return self.buy(sku, address=PO_BOX if self.random.random() < 0.08 else ADDRESS)
+
+    def buy(self, sku: str, *, address: str = ADDRESS) -> uuid.UUID:
+        """One BUY of `sku`, as the storefront's form sends it."""
         form = {
             "quantity": str(self.random.randint(1, 3)),
             "name": f"Customer {len(self.placed)}",
             "email": f"customer{len(self.placed)}@example.com",
             "phone": "+1 555 0100",
-            "address": PO_BOX if self.random.random() < 0.08 else ADDRESS,
+            "address": address,
         }
         response = self.client.post(f"/products/{sku.lower()}/buy/", form)
         assert response.status_code == 302, response.content[:500]

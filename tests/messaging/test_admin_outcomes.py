@@ -97,12 +97,16 @@ def test_a_message_waiting_for_an_earlier_one_says_so():
     error = "NotYet: order 1's OrderPlaced has not been handled yet"
     failed(dispatched, "notifications", 1, error)
     failed(dispatched, "notifications", 2, error)
-    parked(dispatched, "notifications", waiting=True, next_attempt_at=timezone.now())
+    parked(
+        dispatched, "notifications", waiting=True, next_attempt_at=timezone.now(), last_error=error
+    )
 
     by_group = {o.group: o for o in outcomes_by_record([dispatched])[dispatched.pk]}
 
     assert by_group["notifications"].status == Status.FAILING
-    assert by_group["notifications"].summary == "waiting for an earlier message (2 attempts)"
+    assert by_group["notifications"].summary == (
+        "waiting (2 attempts): order 1's OrderPlaced has not been handled yet"
+    )
     assert by_group["shop"].summary == "waiting"  # not got to it yet
 
 
