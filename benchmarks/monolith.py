@@ -58,7 +58,10 @@ def buy_and_fulfil(*, customer: Customer, sku: str, quantity: int, scope: str) -
     )
     shipped = warehouse.dispatch_ship(order_id=order.id)
     shop.order_mark_dispatched(
-        order_id=order.id, carrier=shipped.carrier, tracking_number=shipped.tracking_number
+        order_id=order.id,
+        carrier=shipped.carrier,
+        tracking_number=shipped.tracking_number,
+        caused_by=cause,
     )
     wording = messages.dispatched(customer.name, ref, shipped.carrier, shipped.tracking_number)
     _tell(order.id, "dispatched", wording, cause)

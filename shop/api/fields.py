@@ -9,7 +9,6 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 # JSON Schema patterns match anywhere unless anchored: hence ^...$ around the whole value.
-NO_NUL = r"^[^\x00]*$"
 NO_NUL_NOT_EMPTY = r"^[^\x00]+$"
 NO_NUL_NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides spaces
 
@@ -34,7 +33,15 @@ class _TextSchema(OpenApiSerializerFieldExtension):
         field: Text = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         if field.allow_blank:
-            schema["pattern"] = NO_NUL
+            # Text without NUL, or "": two exclusive choices, so that "" matches exactly one
+            # of them (drf-spectacular itself puts a {maxLength: 0} choice next to a
+            # pattern that matches "" too, and "" then breaks the oneOf).
+            outer = {"description", "title", "readOnly", "writeOnly", "nullable", "default"}
+            inner = {k: schema.pop(k) for k in list(schema) if k not in outer}
+            schema["oneOf"] = [
+                inner | {"pattern": NO_NUL_NOT_EMPTY},
+                {"type": "string", "maxLength": 0},
+            ]
         else:
             schema["pattern"] = NO_NUL_NOT_BLANK if field.trim_whitespace else NO_NUL_NOT_EMPTY
         return schema

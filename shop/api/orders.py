@@ -162,6 +162,7 @@ class OrderDetailApi(APIView):
 
 class OrderCancelApi(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = OrderPlaceApi.parser_classes  # JSON, as the schema says
 
     class InputSerializer(serializers.Serializer):
         reason = Text(max_length=200, required=False)

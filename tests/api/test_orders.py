@@ -158,7 +158,9 @@ def test_a_request_the_shop_refused_shows_as_rejected_with_the_reason(api):
 def test_cancelling_a_placed_order_sends_cancel_order_and_answers_202(api, customer):
     order = an_order(customer)
 
-    response = api.post(f"/api/orders/{order.id}/cancel/", {"reason": "Changed my mind"})
+    response = api.post(
+        f"/api/orders/{order.id}/cancel/", {"reason": "Changed my mind"}, format="json"
+    )
 
     assert response.status_code == 202
     assert response.json()["url"] == f"http://testserver/api/orders/{order.id}/"
@@ -222,7 +224,7 @@ def test_an_order_nobody_refused_to_cancel_says_so(api, customer):
 def test_an_overlong_reason_is_a_400(api, customer):
     order = an_order(customer)
 
-    response = api.post(f"/api/orders/{order.id}/cancel/", {"reason": "x" * 201})
+    response = api.post(f"/api/orders/{order.id}/cancel/", {"reason": "x" * 201}, format="json")
 
     assert response.status_code == 400
     assert "reason" in response.json()
