@@ -15,7 +15,6 @@ import threading
 
 from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
-from kafka import TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
@@ -64,27 +63,30 @@ class ConsumerLoop:
         client = kafka_consumer(self.group.name, topics)
         timeout_ms = conf.get("CONSUMER_POLL_TIMEOUT_MS")
         logger.info("%s consumer polling %s", self.group.name, ", ".join(topics))
-        reached: dict[TopicPartition, int] = {}  # the next offset, where records were handled
         try:
             while not self.stop.is_set():
                 batch = client.poll(timeout_ms=timeout_ms)
                 if client.assignment():
                     self.ready.set()
-                self._reread_what_the_broker_lost(client, reached)
+                self._reread_what_the_broker_lost(client)
                 if not batch:
                     continue
                 close_old_connections()
                 self._process(batch)
-                handled = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-                reached |= handled
-                client.commit({tp: OffsetAndMetadata(n, "", -1) for tp, n in handled.items()})
+                client.commit(
+                    {
+                        tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                        for tp, records in batch.items()
+                    }
+                )
         finally:
             client.close(autocommit=False)
 
-    def _reread_what_the_broker_lost(self, client, reached: dict) -> None:
-        for tp in list(reached):
-            end = client.highwater(tp) if tp in client.assignment() else None
-            if end is not None and end < reached[tp]:
+    def _reread_what_the_broker_lost(self, client) -> None:
+        for tp in client.assignment():
+            end = client.highwater(tp)  # as the last fetch from the partition reported it
+            position = client.position(tp, timeout_ms=0) if end is not None else None
+            if position is not None and end < position:
                 logger.warning(
                     "%s consumer: %s[%d] ends at %d, below %d where this group had got to: "
                     "the broker lost records; reading the partition again from its beginning",
@@ -92,10 +94,9 @@ class ConsumerLoop:
                     tp.topic,
                     tp.partition,
                     end,
-                    reached[tp],
+                    position,
                 )
                 client.seek_to_beginning(tp)
-                del reached[tp]
 
     def _process(self, batch: dict) -> None:
         for records in batch.values():

@@ -7,11 +7,10 @@ record was read, so any Kafka tool can inspect or re-drive it.
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from . import parking
-from .handling import HandlerFailed, Outcome
+from .handling import Outcome
 from .kafka import producer
 from .models import DeadLetter
 
@@ -69,34 +68,11 @@ def _headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
 
 def redeliver(letter_id: int, *, by: str) -> Outcome | str:
     """Hand a dead letter to its group again, in its place in its key's queue, then let the
-    records that queued behind it follow. The inbox makes it harmless if it had in fact
-    been handled: the outcome is then 'duplicate'. Returns the outcome, or why it did not
-    take effect (the new error, or the earlier message it must wait for)."""
-    letter = DeadLetter.objects.get(id=letter_id)
-    try:
-        outcome = parking.redeliver_dead_letter(letter)
-    except HandlerFailed as failure:
-        DeadLetter.objects.filter(id=letter.id).update(
-            attempts=letter.attempts + 1, error=failure.error, traceback=failure.trace
-        )
-        return failure.error
-    except parking.NotFirst as waiting:
-        return str(waiting)
-    if outcome in (Outcome.HANDLED, Outcome.DUPLICATE, Outcome.IGNORED):
-        _resolve(letter, DeadLetter.Status.RETRIED, by, f"redelivered: {outcome}")
-    return outcome
+    records that queued behind it follow (messaging.parking). Returns the outcome, or why
+    it took no effect."""
+    return parking.redeliver_dead_letter(letter_id, by=by)
 
 
-def skip(letter_id: int, *, by: str, reason: str) -> None:
+def skip(letter_id: int, *, by: str, reason: str) -> bool:
     """Give up on a dead letter for good; the records of its key that queued behind it follow."""
-    letter = DeadLetter.objects.get(id=letter_id)
-    with transaction.atomic():
-        parking.skip_dead_letter(letter)
-        _resolve(letter, DeadLetter.Status.SKIPPED, by, reason)
-
-
-def _resolve(letter: DeadLetter, status: str, by: str, note: str) -> None:
-    DeadLetter.objects.filter(id=letter.id).update(
-        status=status, resolved_by=by, resolved_at=timezone.now(), resolution_note=note
-    )
-    logger.info("dead letter %s %s by %s: %s", letter.id, status, by, note)
+    return parking.skip_dead_letter(letter_id, by=by, reason=reason)

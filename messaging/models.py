@@ -1,10 +1,15 @@
 """The platform's tables: the outbox, the inbox, the message log and dead letters."""
 
+import logging
+
 from django.db import models
 from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from .metadata import Metadata
+
+logger = logging.getLogger(__name__)
 
 # A message whose payload has a "customer" object names the customer of its conversation:
 # searching the log by email looks there. A convention of the wire format, so the platform
@@ -232,6 +237,13 @@ class DeadLetter(models.Model):
     def __str__(self) -> str:
         return f"{self.group}: {self.topic}[{self.partition}]@{self.offset} ({self.reason})"
 
+    def resolve(self, status: str, *, by: str, note: str) -> None:
+        """Retried and handled, or skipped: by whom and why, kept with it."""
+        self.status, self.resolved_by, self.resolution_note = status, by, note
+        self.resolved_at = timezone.now()
+        self.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+        logger.info("dead letter %s %s by %s: %s", self.id, status, by, note)
+
 
 class HandlingFailure(models.Model):
     """One failed attempt of a consumer group to handle a message: its handler raised.
@@ -273,6 +285,33 @@ class Operations(OutboxMessage):
         proxy = True
         verbose_name = "operations"
         verbose_name_plural = "operations"
+
+
+class BrokerLoss(models.Model):
+    """Records the broker acknowledged and later lost, as the relay found (messaging.recovery).
+
+    The relay publishes again those some consumer group still waited for; the others were
+    handled everywhere, so nothing waits for them, but the topic's history is incomplete
+    from then on: a rebuild from it would miss them, and says so.
+    """
+
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    from_offset = models.BigIntegerField()
+    lost = models.PositiveIntegerField()
+    republished = models.PositiveIntegerField()
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        verbose_name_plural = "broker losses"
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}] from {self.from_offset}: {self.lost} lost"
+
+    @property
+    def missing_from_history(self) -> int:
+        return self.lost - self.republished
 
 
 class ReplayCheckpoint(models.Model):

@@ -153,52 +153,67 @@ class NotFirst(Exception):
     """The dead letter waits behind an earlier message of its key that is still retried."""
 
 
-def redeliver_dead_letter(letter: DeadLetter) -> Outcome:
+def redeliver_dead_letter(letter_id: int, *, by: str) -> Outcome | str:
     """An operator's retry: handle the dead letter in its place, then drain its key's queue.
 
-    Raises HandlerFailed when it fails again (it stays a dead letter, one attempt more) and
-    NotFirst when an earlier message of its key must take effect first.
+    Returns the outcome, or why it took no effect: it failed again (it stays a dead letter,
+    one attempt more), an earlier message of its key must go first, or someone resolved it
+    meanwhile. Resolving commits with the handling, under the key's lock.
     """
-    consumer_group = group(letter.group)
+    letter = DeadLetter.objects.get(id=letter_id)
+    record = _record_of(letter)
+    key = key_of(record)
     with transaction.atomic():
-        parked = ParkedRecord.objects.filter(dead_letter=letter).first()
-        key = parked.key if parked else letter.key[:200]
+        # The key's lock first, as everything that parks or drains it takes it first.
         _lock(letter.group, key)
-        if parked is None:
-            # Not holding its key (an unreadable record), or set aside before dead letters
-            # held their keys: handled now, under the key's lock.
-            return handle_record(consumer_group, _record_of(letter), attempt=letter.attempts + 1)
-        first = _queue(letter.group, key).first()
-        if first.pk != parked.pk:
-            raise NotFirst(
-                f"an earlier message of {key} ({first.type or 'unreadable'}) is still being "
-                "retried; this one follows it"
-            )
+        letter = DeadLetter.objects.select_for_update().get(id=letter_id)
+        if letter.status != DeadLetter.Status.OPEN:
+            return f"already {letter.get_status_display().lower()}"
+        parked = ParkedRecord.objects.filter(dead_letter=letter).first()
+        if parked is not None:
+            first = _queue(letter.group, key).first()
+            if first.pk != parked.pk:
+                return str(
+                    NotFirst(
+                        f"an earlier message of {key} ({first.type or 'unreadable'}) is still "
+                        "being retried; this one follows it"
+                    )
+                )
+            record = _raw(parked)  # the very bytes read from Kafka
+        # Not holding its key (an unreadable record, or one set aside before dead letters
+        # held their keys): handled now, under the key's lock.
         try:
-            outcome = handle_record(consumer_group, _raw(parked), attempt=letter.attempts + 1)
-        except HandlerFailed as exc:
-            failure = exc
-            parked.attempts = letter.attempts + 1
-            parked.last_error = failure.error
-            parked.save(update_fields=["attempts", "last_error"])
-        else:
-            failure = None
+            outcome = handle_record(group(letter.group), record, attempt=letter.attempts + 1)
+        except HandlerFailed as failure:
+            letter.attempts += 1
+            letter.error, letter.traceback = failure.error, failure.trace
+            letter.save(update_fields=["attempts", "error", "traceback"])
+            if parked is not None:
+                parked.attempts, parked.last_error = letter.attempts, failure.error
+                parked.save(update_fields=["attempts", "last_error"])
+            return failure.error
+        if parked is not None:
             parked.delete()
-    if failure is not None:
-        raise failure
-    retry(letter.group, key)  # what queued behind it follows, in order
+        letter.resolve(DeadLetter.Status.RETRIED, by=by, note=f"redelivered: {outcome}")
+    if parked is not None:
+        retry(letter.group, key)  # what queued behind it follows, in order
     return outcome
 
 
-def skip_dead_letter(letter: DeadLetter) -> None:
-    """An operator's skip: the dead letter leaves its key's queue; what queued behind follows."""
+def skip_dead_letter(letter_id: int, *, by: str, reason: str) -> bool:
+    """An operator's skip: the dead letter leaves its key's queue, what queued behind it
+    follows. Returns False when someone resolved it meanwhile."""
+    letter = DeadLetter.objects.get(id=letter_id)
+    key = key_of(_record_of(letter))
     with transaction.atomic():
-        parked = ParkedRecord.objects.filter(dead_letter=letter).first()
-        if parked is None:
-            return
-        _lock(letter.group, parked.key)
-        parked.delete()
-        _schedule(letter.group, parked.key)
+        _lock(letter.group, key)
+        letter = DeadLetter.objects.select_for_update().get(id=letter_id)
+        if letter.status != DeadLetter.Status.OPEN:
+            return False
+        if ParkedRecord.objects.filter(dead_letter=letter).delete()[0]:
+            _schedule(letter.group, key)
+        letter.resolve(DeadLetter.Status.SKIPPED, by=by, note=reason)
+    return True
 
 
 def _record_of(letter: DeadLetter) -> RawRecord:
@@ -245,15 +260,26 @@ def _queue(group_name: str, key: str):
 
 
 def _ahead_of(group_name: str, key: str, record: RawRecord, written_at):
-    """The key's parked records that `record` must not overtake: every one from its own
-    partition (Kafka's order), and every one written at or before it."""
+    """The key's parked records that `record` must not overtake: every one written at or
+    before it and, unless the queue waits, every one from its own partition (Kafka's order).
+
+    A queue whose head waits (for a prerequisite, or for a rebuild) follows write times
+    alone: what the head waits for was written before it and must be able to pass, even
+    when it comes later on the same partition (a copy the relay published again after a
+    broker lost it, a record a rebuild reads again).
+    """
+    queue = _queue(group_name, key)
     if written_at is None:
-        return _queue(group_name, key)
-    return _queue(group_name, key).filter(
-        Q(topic=record.topic, partition=record.partition)
-        | Q(written_at__lte=written_at)
-        | Q(written_at=None)
-    )
+        return queue
+    written_before = Q(written_at__lte=written_at) | Q(written_at=None)
+    if _head_waits(queue):
+        return queue.filter(written_before)
+    return queue.filter(written_before | Q(topic=record.topic, partition=record.partition))
+
+
+def _head_waits(queue) -> bool:
+    head = queue.first()
+    return head is not None and head.waiting and head.dead_letter_id is None
 
 
 def _park_failed(group_name: str, key: str, record: RawRecord, failure: HandlerFailed) -> None:
@@ -284,6 +310,7 @@ def wake_waiting(group_name: str) -> int:
     woken = 0
     for key in (
         ParkedRecord.objects.filter(group=group_name, waiting=True, dead_letter=None)
+        .order_by()
         .values_list("key", flat=True)
         .distinct()
     ):
@@ -298,7 +325,7 @@ def _wake_waiting(group_name: str, key: str) -> None:
     """Retry the key's head now, rather than at the end of its backoff, if it waits for a
     prerequisite; a head that fails for a real reason keeps its backoff."""
     head = _queue(group_name, key).first()
-    if head is None or not head.waiting:
+    if head is None or not head.waiting or head.dead_letter_id is not None:
         return
     ParkedRecord.objects.filter(pk=head.pk).update(next_attempt_at=timezone.now())
     _schedule(group_name, key)
@@ -317,7 +344,10 @@ def _queue_time(
     group_name: str, key: str, record: RawRecord, written_at: datetime | None
 ) -> datetime | None:
     """The record's place in its key's queue: its write time, but never before a record
-    parked from the same partition, whose order is Kafka's (clocks can disagree with it)."""
+    parked from the same partition, whose order is Kafka's (clocks can disagree with it),
+    unless the queue waits and so follows write times alone (see _ahead_of)."""
+    if written_at is not None and _head_waits(_queue(group_name, key)):
+        return written_at
     latest = ParkedRecord.objects.filter(
         group=group_name, key=key, topic=record.topic, partition=record.partition
     ).aggregate(latest=Max("written_at"))["latest"]

@@ -21,10 +21,11 @@ import logging
 from collections import defaultdict
 from uuid import UUID
 
+from django.db.models import Q
 from kafka import TopicPartition
 
 from .kafka import end_offsets, reader
-from .models import InboxEntry, MessageRecord, OutboxMessage
+from .models import BrokerLoss, InboxEntry, MessageRecord, OutboxMessage
 from .registry import groups
 from .topics import contract_topics
 
@@ -77,7 +78,7 @@ def _first_lost_offset(client, tp: TopicPartition, begin: int, end: int) -> int 
         OutboxMessage.objects.filter(
             topic=tp.topic, partition=tp.partition, offset__gte=begin, offset__lt=end
         )
-        .order_by("-offset")
+        .order_by("-offset", "-id")
         .first()
     )
     if newest is not None and _message_id_at(client, tp, newest.offset) != newest.message_id:
@@ -104,9 +105,34 @@ def _message_id_at(client, tp: TopicPartition, offset: int) -> UUID | None:
         return None
 
 
-def _republish(tp: TopicPartition, start: int) -> int:
-    lost = OutboxMessage.objects.filter(topic=tp.topic, partition=tp.partition, offset__gte=start)
+def republish_overwritten(published: list) -> int:
+    """After a batch was stamped: rows stamped before it at offsets Kafka has now given to
+    records of this batch were lost by the broker (it restarted empty, or a topic was
+    created anew) and are published again. Catches the loss before the periodic check
+    could, and before a row stamped earlier shares an offset with a new one.
+
+    `published` holds (row, RecordMetadata) pairs; returns how many rows go out again.
+    """
+    lowest: dict[TopicPartition, int] = {}
+    for _, meta in published:
+        tp = TopicPartition(meta.topic, meta.partition)
+        lowest[tp] = min(meta.offset, lowest.get(tp, meta.offset))
+    batch = [row.id for row, _ in published]
+    reused = Q()
+    for tp, offset in lowest.items():
+        reused |= Q(topic=tp.topic, partition=tp.partition, offset__gte=offset)
+    if not OutboxMessage.objects.filter(reused).exclude(id__in=batch).exists():
+        return 0
+    return sum(_republish(tp, offset, exclude=batch) for tp, offset in lowest.items())
+
+
+def _republish(tp: TopicPartition, start: int, *, exclude: list[int] = ()) -> int:
+    lost = OutboxMessage.objects.filter(
+        topic=tp.topic, partition=tp.partition, offset__gte=start
+    ).exclude(id__in=exclude)
     total = lost.count()
+    if not total:
+        return 0
     again = 0
     while ids := list(lost.order_by("id").values_list("id", "message_id", "type")[:CHUNK]):
         waited_for = _still_waited_for(ids)
@@ -118,6 +144,9 @@ def _republish(tp: TopicPartition, start: int) -> int:
         OutboxMessage.objects.filter(id__in=[i for i, _, _ in ids]).exclude(
             id__in=waited_for
         ).update(partition=None, offset=None)
+    BrokerLoss.objects.create(
+        topic=tp.topic, partition=tp.partition, from_offset=start, lost=total, republished=again
+    )
     logger.warning(
         "relay: the broker lost %d records of %s[%d] from offset %d on; publishing again "
         "the %d that a consumer group still waits for",

@@ -11,7 +11,9 @@ was already sending goes out twice, and consumers recognise the repeated message
 A row Kafka refuses for good (larger than `MAX_RECORD_BYTES`, or refused by the broker
 as such) is set aside as *refused*: the relay publishes other orders' messages, holds
 back the later messages of the same key so none overtakes it, and an operator publishes
-it again or skips it from the admin.
+it again or skips it from the admin. An idempotent producer that had a record refused by
+the broker fails everything after it, so the relay then makes a new producer and sends
+the rows that were not acknowledged one at a time, to find the one refused.
 
 Each stamped row keeps the partition and offset Kafka gave it, which is how the relay
 notices a broker that lost records it had acknowledged (messaging.recovery).
@@ -58,6 +60,10 @@ HOLDS_THE_LOCK = RawSQL(
 )
 
 
+class ProducerBroken(Exception):
+    """The broker refused a record of a batch: the producer fails everything after it."""
+
+
 class Relay:
     def __init__(self, stop: threading.Event | None = None) -> None:
         self.stop = stop or threading.Event()
@@ -65,6 +71,8 @@ class Relay:
         self.poll_interval = conf.get("RELAY_POLL_INTERVAL")
         self.max_record_bytes = conf.get("MAX_RECORD_BYTES")
         self.published = 0
+        # Rows to send one at a time, after a batch in which the broker refused some row.
+        self.one_by_one = 0
 
     def run(self) -> None:
         """Publish until stopped; outages of the broker or the database are waited out."""
@@ -83,18 +91,27 @@ class Relay:
         with self.leadership() as session:
             if session is None:
                 return  # stopped while standing by
-            producer = kafka_producer(max_request_size=self.max_record_bytes + RECORD_OVERHEAD)
+            producer = self._producer()
             try:
                 check_every = conf.get("RELAY_LOSS_CHECK_INTERVAL")
-                checked = 0.0
+                checked = -check_every  # at once, whenever a relay starts leading
                 while not self.stop.is_set():
                     if time.monotonic() - checked >= check_every:
                         recovery.republish_lost()
                         checked = time.monotonic()
-                    if self.publish_batch(producer) < self.batch_size:
+                    try:
+                        published = self.publish_batch(producer)
+                    except ProducerBroken:
+                        producer.close(timeout=0)
+                        producer = self._producer()
+                        continue
+                    if published < self.batch_size:
                         _wait_for_notify(session, self.poll_interval)
             finally:
                 producer.close(timeout=5)
+
+    def _producer(self):
+        return kafka_producer(max_request_size=self.max_record_bytes + RECORD_OVERHEAD)
 
     @contextmanager
     def leadership(self) -> Iterator[psycopg.Connection | None]:
@@ -124,8 +141,13 @@ class Relay:
                 session.execute(f"UNLISTEN {NOTIFY_CHANNEL}")
 
     def publish_batch(self, producer) -> int:
-        """Publish the next rows in order; returns how many were published or refused."""
-        rows = list(_next_rows().filter(HOLDS_THE_LOCK)[: self.batch_size])
+        """Publish the next rows in order; returns how many were published or refused.
+
+        Raises ProducerBroken, having stamped what Kafka acknowledged (and refused the row,
+        if it was alone), when the broker refused a row: the caller makes a new producer.
+        """
+        limit = 1 if self.one_by_one else self.batch_size
+        rows = list(_next_rows().filter(HOLDS_THE_LOCK)[:limit])
         if not rows:
             return 0
         sent, refused = [], {}
@@ -146,16 +168,25 @@ class Relay:
                 continue
             sent.append((row, future))
         producer.flush()
-        published = []
+        published, failed = [], []
         for row, future in sent:
             try:
                 published.append((row, future.get()))
             except REFUSALS as exc:
-                refused[row] = f"{type(exc).__name__}: {exc}"
+                failed.append((row, f"{type(exc).__name__}: {exc}"))
             # Anything else raises: nothing more is stamped and the rest is sent again.
+        if len(rows) == 1:
+            refused |= dict(failed)  # alone in its batch: this row is the one refused
+        self.one_by_one = max(self.one_by_one - len(rows), 0)
         _stamp(published)
+        recovery.republish_overwritten(published)
         _refuse(refused)
         self.published += len(published)
+        if failed:
+            if len(rows) > 1:
+                # Which row the broker refused is unknown: the others failed with it.
+                self.one_by_one = len(failed)
+            raise ProducerBroken(failed[0][1])
         return len(published) + len(refused)
 
     def _too_big(self, record: Record) -> str:
@@ -200,7 +231,9 @@ def _refuse(refused: dict) -> None:
             row.message_id,
             why,
         )
-        OutboxMessage.objects.filter(id=row.id).update(refused_at=timezone.now(), refusal=why)
+        OutboxMessage.objects.filter(id=row.id).filter(HOLDS_THE_LOCK).update(
+            refused_at=timezone.now(), refusal=why
+        )
 
 
 def _wait_for_notify(session: psycopg.Connection, timeout: float) -> None:

@@ -31,13 +31,14 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from kafka import TopicPartition
 
 from . import parking
 from .contracts import all_message_classes
 from .handling import Outcome, RawRecord
 from .kafka import end_offsets, reader
-from .models import InboxEntry, MessageRecord, ReplayCheckpoint
+from .models import BrokerLoss, InboxEntry, MessageRecord, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
 from .wire import MalformedRecord, decode
 
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 # How long a rebuild waits for another rebuild of the same projection to finish.
 FENCE_WAIT_SECONDS = 30
+# Polls of a second that bring nothing before a replay gives up on reaching its end.
+READ_PATIENCE_POLLS = 30
 
 
 class ReplayRefused(Exception):
@@ -136,7 +139,16 @@ def plan(
         )
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)  # a time without a zone is read as UTC
-    name = f"{projection or group_name}:{','.join(chosen)}"
+    # Checkpoints belong to one replay: another one (a rebuild after a plain replay, a
+    # replay of one conversation) must never resume from them.
+    mode = [
+        "rebuild" if rebuild else "",
+        f"from-offset={from_offset}" if from_offset is not None else "",
+        f"since={since.isoformat()}" if since else "",
+        f"correlation-id={correlation_id}" if correlation_id else "",
+    ]
+    target = f"projection={projection}" if projection else f"group={group_name}"
+    name = ":".join([target, ",".join(chosen), *filter(None, mode)])[:200]
     return ReplayPlan(
         name=name,
         group=consumer_group,
@@ -237,6 +249,12 @@ def _refuse_incomplete_history(client, plan: ReplayPlan) -> None:
                 f"the message log saw {logged} messages published on {topic}, "
                 f"the topic holds {held} records"
             )
+        for loss in BrokerLoss.objects.filter(topic=topic, lost__gt=F("republished")):
+            gaps.append(
+                f"the broker lost {loss.missing_from_history} records of "
+                f"{topic}[{loss.partition}] on {loss.detected_at:%Y-%m-%d %H:%M} that every "
+                "group had handled, so they were not published again"
+            )
     if gaps:
         raise ReplayRefused(
             f"A rebuild of {plan.projection} would lose history: {'; '.join(gaps)}. Its "
@@ -284,10 +302,18 @@ def _starting_positions(client, plan: ReplayPlan, checkpoints: dict) -> dict:
 
 
 def _read(client, positions: dict) -> Iterator[tuple[TopicPartition, list[RawRecord]]]:
-    """Every record from each start up to the end offsets seen when the replay began."""
+    """Every record from each start up to the end offsets seen when the replay began.
+
+    Stops with an error, rather than wait for ever (a rebuild would hold its fence all
+    that time), when a partition no longer reaches its end: the broker lost records
+    meanwhile, or stopped answering.
+    """
     remaining = dict(positions)
+    idle = 0
     while remaining:
-        for tp, records in client.poll(timeout_ms=1000).items():
+        batches = client.poll(timeout_ms=1000)
+        idle = 0 if batches else idle + 1
+        for tp, records in batches.items():
             if tp not in remaining:
                 continue
             end = remaining[tp][1]
@@ -297,6 +323,14 @@ def _read(client, positions: dict) -> Iterator[tuple[TopicPartition, list[RawRec
             if records[-1].offset + 1 >= end:
                 del remaining[tp]
                 client.pause(tp)
+        short = {tp: client.highwater(tp) for tp in remaining}
+        short = {tp: hw for tp, hw in short.items() if hw is not None and hw < remaining[tp][1]}
+        if short or idle >= READ_PATIENCE_POLLS:
+            where = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in short or remaining)
+            raise ReplayRefused(
+                f"{where} no longer reaches the end the replay started with (the broker lost "
+                "records, or stopped answering). Nothing read so far is lost: run it again."
+            )
 
 
 def _replay_one(

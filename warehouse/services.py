@@ -104,7 +104,8 @@ def stock_release(*, order_id: uuid.UUID, caused_by: Cause) -> Reservation | Non
         order_id=order_id, defaults={"status": Reservation.Status.RELEASED}
     )
     if created:
-        logger.info("warehouse: order %s was cancelled before it was placed here", order_id)
+        # Short of stock (nothing was reserved), or cancelled before it was placed here.
+        logger.info("warehouse: nothing reserved for cancelled order %s; remembered", order_id)
         return reservation
     if reservation.status not in (
         Reservation.Status.RESERVED,

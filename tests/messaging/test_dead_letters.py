@@ -58,14 +58,38 @@ def test_redelivering_a_dead_letter_handles_it_once_and_records_who_did_it():
     letter = _dead_letter_for(record_of(order_placed(("MUG-001", 2))))
 
     first = deadletters.redeliver(letter.id, by="operator")
-    again = deadletters.redeliver(letter.id, by="operator")
+    again = deadletters.redeliver(letter.id, by="someone else")  # a second click, a stale tab
 
-    assert (first, again) == (Outcome.HANDLED, Outcome.DUPLICATE)
+    assert (first, again) == (Outcome.HANDLED, "already retried and handled")
     assert Stock.objects.get(sku="MUG-001").reserved == 2
-    assert InboxEntry.objects.get(group="warehouse").duplicates == 1
     letter.refresh_from_db()
     assert (letter.status, letter.resolved_by) == ("retried", "operator")
-    assert "duplicate" in letter.resolution_note
+    assert letter.resolution_note == "redelivered: handled"
+
+
+def test_a_dead_letter_that_had_in_fact_been_handled_is_redelivered_harmlessly():
+    product("MUG-001", stock=5)
+    record = record_of(order_placed(("MUG-001", 2)))
+    handle_record(registry.group("warehouse"), record)
+    letter = _dead_letter_for(record)
+
+    assert deadletters.redeliver(letter.id, by="operator") == Outcome.DUPLICATE
+
+    assert Stock.objects.get(sku="MUG-001").reserved == 2
+    assert InboxEntry.objects.get(group="warehouse").duplicates == 1
+
+
+def test_a_retry_and_a_skip_of_one_dead_letter_take_effect_once():
+    """An operator's retry waits on the group's queue while another operator skips it."""
+    product("MUG-001", stock=5)
+    letter = _dead_letter_for(record_of(order_placed(("MUG-001", 2))))
+
+    assert deadletters.skip(letter.id, by="first", reason="refunded by hand")
+    assert deadletters.redeliver(letter.id, by="second") == "already skipped"
+
+    assert Stock.objects.get(sku="MUG-001").reserved == 0
+    letter.refresh_from_db()
+    assert (letter.status, letter.resolved_by) == ("skipped", "first")
 
 
 def test_skipping_keeps_the_reason_and_who():

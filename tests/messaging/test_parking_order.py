@@ -128,3 +128,22 @@ def test_records_parked_before_the_upgrade_get_their_write_time_back(group):
     backfill(apps, None)
 
     assert ParkedRecord.objects.get().written_at == kept
+
+
+def test_what_a_waiting_head_waits_for_passes_it_even_later_on_the_same_partition():
+    """A broker lost OrderPlaced and the relay published it again after the OrderConfirmed
+    it caused (or a rebuild read it again): Kafka's order is wrong for once, and the head
+    waits for exactly the record behind it. Write times decide, or neither is ever handled."""
+    from shop.contracts import OrderConfirmed
+
+    notifications = registry.group("notifications")
+    placed = order_placed(("MUG-001", 1))
+    now = timezone.now()
+    confirmed = written(OrderConfirmed(order_id=placed.order_id), offset=5, at=now)
+    again = written(placed, offset=9, at=now - timedelta(seconds=2))
+
+    outcomes = consume(notifications, confirmed) + consume(notifications, again)
+
+    assert outcomes == [parking.PARKED, "handled"]
+    parking.retry("notifications", str(placed.order_id))  # the wake-up
+    assert not ParkedRecord.objects.exists() and not DeadLetter.objects.exists()

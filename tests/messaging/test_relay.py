@@ -7,11 +7,12 @@ import pytest
 from django.db import connection, transaction
 from kafka import TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import MessageSizeTooLargeError
 
 from messaging import outbox
 from messaging.kafka import admin, end_offsets, producer, reader
 from messaging.models import OutboxMessage
-from messaging.relay import RELAY_LOCK_ID, Relay
+from messaging.relay import RELAY_LOCK_ID, ProducerBroken, Relay
 from messaging.topics import create_topics
 from shop.contracts import OrderCancelled
 from tests.factories import database_session
@@ -198,3 +199,51 @@ def test_a_second_relay_stands_by_while_one_publishes():
         stop.set()
         waiting.join(timeout=3)
         assert not waiting.is_alive() and not entered.is_set()
+
+
+class RefusingBroker:
+    """A producer whose broker refuses the record of one key, and which then fails every
+    unfinished record, as kafka-python's idempotent producer does after such a refusal."""
+
+    def __init__(self, refused_key: str, real) -> None:
+        self.refused_key, self.real, self.broken, self.futures = (
+            refused_key.encode(),
+            real,
+            False,
+            [],
+        )
+
+    def send(self, topic, *, key, value, headers):
+        if key == self.refused_key or self.broken:
+            self.broken = True
+            return Refused()
+        return self.real.send(topic, key=key, value=value, headers=headers)
+
+    def flush(self):
+        self.real.flush()
+
+
+class Refused:
+    def get(self):
+        raise MessageSizeTooLargeError("over the broker's max.message.bytes")
+
+
+def test_a_row_the_broker_refuses_is_found_alone_and_the_others_go_on(topics, kafka):
+    before, big, after = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with transaction.atomic():
+        sent = [outbox.send(OrderCancelled(order_id=i, reason="x")) for i in (before, big, after)]
+    OutboxMessage.objects.update(topic=TOPIC)
+    relay = Relay()
+
+    with relay.leadership():
+        with pytest.raises(ProducerBroken):  # the batch: `before` acknowledged, then broken
+            relay.publish_batch(RefusingBroker(str(big), kafka))
+        with pytest.raises(ProducerBroken):  # one at a time, on a new producer: found
+            relay.publish_batch(RefusingBroker(str(big), kafka))
+        assert relay.publish_batch(RefusingBroker(str(big), kafka)) == 1  # the rest goes on
+
+    refused = OutboxMessage.objects.refused().get()
+    assert refused.message_id == sent[1].message_id
+    assert refused.refusal.startswith("MessageSizeTooLargeError")
+    assert not OutboxMessage.objects.pending().exists()
+    assert len(read_key(str(before))) == len(read_key(str(after))) == 1

@@ -31,6 +31,19 @@ def test_a_rebuild_from_a_slice_of_the_history_is_refused(option, value):
         replay.plan(projection="sales", rebuild=True, **{option: value})
 
 
+def test_each_kind_of_replay_keeps_checkpoints_of_its_own():
+    """An interrupted plain replay must not make a later rebuild 'resume' (and skip clearing)."""
+    names = {
+        replay.plan(group_name="sales").name,
+        replay.plan(projection="sales").name,
+        replay.plan(projection="sales", rebuild=True).name,
+        replay.plan(group_name="sales", correlation_id=uuid.uuid4()).name,
+        replay.plan(group_name="sales", since=datetime(2026, 11, 24, tzinfo=UTC)).name,
+    }
+
+    assert len(names) == 5
+
+
 def consume(group, *records):
     parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
     return [parking.handle_or_park(group, r, parked) for r in records]
