@@ -45,3 +45,16 @@ def test_a_cancellation_met_before_its_placement_keeps_the_stock_on_the_shelf():
         .exclude(type="warehouse.StockLevelChanged")
         .exists()
     )
+
+
+def test_release_returns_exactly_what_was_reserved_once():
+    product("MUG-001", stock=5)
+    order_id = uuid.uuid4()
+    stock_reserve(order_id=order_id, lines=[("MUG-001", 4)], caused_by=Cause())
+
+    stock_release(order_id=order_id, caused_by=Cause())
+    stock_release(order_id=order_id, caused_by=Cause())
+
+    assert Stock.objects.get(sku="MUG-001").reserved == 0
+    assert Reservation.objects.get().status == Reservation.Status.RELEASED
+    assert OutboxMessage.objects.filter(type="warehouse.StockReleased").count() == 1

@@ -1,11 +1,23 @@
-"""BUY: the storefront's form validates, then records one PlaceOrder in the outbox."""
+"""The storefront's views.
+
+BUY: the form validates, then records one PlaceOrder in the outbox. The order page: its
+status, and the answer to the customer's Cancel, whatever it was.
+"""
+
+import uuid
+from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from messaging.models import OutboxMessage
+from shop import services
+from shop.contracts import CancelOrder
+from shop.models import Order
 from shop.views import SESSION_ORDERS
-from tests.factories import product
+from tests.factories import CUSTOMER, product
 
 pytestmark = pytest.mark.django_db
 
@@ -92,8 +104,6 @@ def test_an_inactive_product_cannot_be_bought_or_seen(client):
 
 
 def test_buy_needs_a_csrf_token():
-    from django.test import Client
-
     product("MUG-001")
     response = buy(Client(enforce_csrf_checks=True))
 
@@ -115,8 +125,6 @@ def test_someone_elses_order_page_does_not_exist_for_you(client):
     product("MUG-001")
     order_url = buy(client).url
 
-    from django.test import Client
-
     assert Client().get(order_url).status_code == 404
 
 
@@ -135,3 +143,63 @@ def test_a_search_with_a_nul_character_is_just_a_search(client):
 
     assert client.get("/?q=%00mug").status_code == 200
     assert client.get("/?category=%00").status_code == 200
+
+
+# The order page
+
+
+def placed_here(client, status: str) -> Order:
+    """An order this browser placed (its session remembers it)."""
+    order = Order.objects.create(
+        correlation_id=uuid.uuid4(),
+        status=status,
+        customer_name=CUSTOMER.name,
+        email=CUSTOMER.email,
+        phone=CUSTOMER.phone,
+        address=CUSTOMER.address,
+        total=Decimal("14.00"),
+        placed_at=timezone.now(),
+    )
+    session = client.session
+    session[SESSION_ORDERS] = {str(order.id): str(order.correlation_id)}
+    session.save()
+    return order
+
+
+def shop_handles_the_cancel_order() -> None:
+    row = OutboxMessage.objects.get(type="shop.CancelOrder")
+    command = CancelOrder.model_validate(row.payload)
+    services.order_cancel_by_customer(command=command, caused_by=row.metadata())
+
+
+def live(client, order: Order) -> str:
+    return client.get(reverse("shop:order-live", args=[order.id])).content.decode()
+
+
+def test_a_cancel_the_shop_refuses_shows_why_below_the_status(client):
+    order = placed_here(client, Order.Status.CONFIRMED)
+    response = client.post(reverse("shop:cancel", args=[order.id]), follow=True)
+    assert "its status below shows the answer" in response.content.decode()
+    # The parcel left before the shop read the CancelOrder.
+    Order.objects.filter(id=order.id).update(status=Order.Status.DISPATCHED)
+    assert 'data-settled="false"' in live(client, order)  # the answer is still to come
+
+    shop_handles_the_cancel_order()
+
+    page = live(client, order)
+    assert 'data-status="dispatched"' in page
+    assert "Your request to cancel was refused: This order has already been dispatched." in page
+    assert "OrderCancellationRefused" in page  # in the conversation too
+    assert 'data-settled="true"' in page
+
+
+def test_a_cancel_the_shop_grants_settles_the_page_without_a_refusal(client):
+    order = placed_here(client, Order.Status.PLACED)
+    client.post(reverse("shop:cancel", args=[order.id]))
+
+    shop_handles_the_cancel_order()
+
+    page = live(client, order)
+    assert "Cancelled: at your request" in page
+    assert "refused" not in page
+    assert 'data-settled="true"' in page
