@@ -34,8 +34,8 @@ def an_order(status: str, reason: str = "") -> Order:
     return order
 
 
-def cancel(order_id: uuid.UUID, correlation_id: uuid.UUID) -> Metadata:
-    command = CancelOrder(order_id=order_id)
+def cancel(order_id: uuid.UUID, correlation_id: uuid.UUID, **reason: str) -> Metadata:
+    command = CancelOrder(order_id=order_id, **reason)
     cause = Metadata.for_message(command, correlation_id=correlation_id)
     services.order_cancel_by_customer(command=command, caused_by=cause)
     return cause
@@ -78,25 +78,64 @@ def test_a_cancel_order_for_no_order_is_refused_not_raised():
 
 
 def test_a_placed_order_is_cancelled_at_once():
+    # Before the stock is reserved nobody else has to agree: the warehouse releases
+    # whatever it reserves when OrderCancelled reaches it.
     order = an_order(Order.Status.PLACED)
 
-    cancel(order.id, order.correlation_id)
+    cause = cancel(order.id, order.correlation_id)
 
     [cancelled] = OutboxMessage.objects.all()
-    assert (cancelled.type, cancelled.payload["reason"]) == (
+    assert (cancelled.type, cancelled.kind, cancelled.key) == (
         "shop.OrderCancelled",
-        "at your request",
+        "event",
+        str(order.id),
+    )
+    assert cancelled.payload == {"order_id": str(order.id), "reason": "at your request"}
+    assert (cancelled.correlation_id, cancelled.causation_id) == (
+        order.correlation_id,
+        cause.message_id,
     )
     order.refresh_from_db()
-    assert (order.status, order.cancellation_refusal) == (Order.Status.CANCELLED, "")
+    assert (order.status, order.status_reason, order.cancellation_refusal) == (
+        Order.Status.CANCELLED,
+        "at your request",
+        "",
+    )
 
 
 def test_a_confirmed_order_waits_for_the_warehouse():
+    # After the stock is reserved the parcel may be packing: only the warehouse knows.
     order = an_order(Order.Status.CONFIRMED)
 
-    cancel(order.id, order.correlation_id)
+    cause = cancel(order.id, order.correlation_id)
 
     [stop] = OutboxMessage.objects.all()
-    assert stop.type == "warehouse.CancelDispatch"
+    assert (stop.type, stop.kind, stop.topic, stop.key) == (
+        "warehouse.CancelDispatch",
+        "command",
+        "warehouse.commands",  # behind the DispatchOrder it may stop, on its key
+        str(order.id),
+    )
+    assert stop.payload == {"order_id": str(order.id), "reason": "at your request"}
+    assert (stop.correlation_id, stop.causation_id) == (order.correlation_id, cause.message_id)
     order.refresh_from_db()
     assert (order.status, order.status_reason) == (Order.Status.CANCELLING, "at your request")
+    assert order.cancellation_refusal == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "sent"),
+    [
+        (Order.Status.PLACED, "shop.OrderCancelled"),
+        (Order.Status.CONFIRMED, "warehouse.CancelDispatch"),
+    ],
+)
+def test_the_customers_own_reason_is_passed_on_and_kept(status, sent):
+    order = an_order(status)
+
+    cancel(order.id, order.correlation_id, reason="Ordered twice by mistake")
+
+    [message] = OutboxMessage.objects.all()
+    assert (message.type, message.payload["reason"]) == (sent, "Ordered twice by mistake")
+    order.refresh_from_db()
+    assert order.status_reason == "Ordered twice by mistake"
