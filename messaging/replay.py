@@ -182,7 +182,8 @@ def run(
     rebuilding = plan.rebuild is not None and not dry_run
     client = reader()
     try:
-        if rebuilding and not plan.accept_incomplete_history:
+        # A dry run of a rebuild refuses what the rebuild would refuse.
+        if plan.rebuild is not None and not plan.accept_incomplete_history:
             _refuse_incomplete_history(client, plan)
         with _fence(plan.projection) if rebuilding else nullcontext():
             # Where the replay ends is read once the fence is up: whatever the live group
@@ -348,6 +349,8 @@ def _replay_one(
         return metadata.type, Outcome.IGNORED
     if metadata.type not in plan.group.handlers:
         return metadata.type, Outcome.IGNORED
+    if dry_run and plan.rebuild is not None:
+        return metadata.type, "would handle (into the emptied projection)"
     if dry_run:
         seen = InboxEntry.objects.filter(
             group=plan.group.name, message_id=metadata.message_id

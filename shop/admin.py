@@ -46,6 +46,9 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed by PlaceOrder, never typed in
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an order ends by OrderCancelled, never by a vanished row
+
     @admin.display(description="conversation")
     def conversation(self, order: Order) -> str:
         """Every message of the order, from the BUY click on, in the message log's admin."""

@@ -107,6 +107,9 @@ def advance(order, trigger: Trigger, *, caused_by: Metadata, reason: str = "", *
         )
         return False
     order.status = status
+    if status == Status.CANCELLED:
+        # Cancelled after all: an earlier refusal (a second click) no longer stands.
+        fields.setdefault("cancellation_refusal", "")
     # The events carry the whole reason; the order keeps what its column holds (a shortage
     # on each of 50 lines makes a long one).
     order.status_reason = truncated(reason, order._meta.get_field("status_reason").max_length)

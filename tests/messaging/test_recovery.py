@@ -119,3 +119,5 @@ def test_a_rebuild_refuses_a_history_the_broker_lost_part_of():
 
     with pytest.raises(replay.ReplayRefused, match="lost 3 records of orders"):
         replay.run(plan)
+    with pytest.raises(replay.ReplayRefused, match="lost 3 records of orders"):
+        replay.run(plan, dry_run=True)  # a dry run says what the rebuild would say

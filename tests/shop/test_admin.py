@@ -53,11 +53,6 @@ def test_saving_an_order_in_the_admin_changes_nothing(admin_client):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bug: shop.admin.OrderAdmin does not refuse delete permission, so staff can "
-    "delete an order (and its conversation's anchor) from the admin.",
-)
 def test_orders_cannot_be_edited_or_deleted_in_the_admin(admin_client):
     order = an_order()  # with no orders, the changelist shows no actions at all
 

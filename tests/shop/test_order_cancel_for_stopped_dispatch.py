@@ -3,6 +3,7 @@
 import pytest
 
 from shop import services
+from shop.contracts import CancelOrder
 from shop.models import Order
 from tests.shop.orders import about, an_order, row, sent
 from warehouse.contracts import DispatchCancelled
@@ -53,3 +54,20 @@ def test_an_order_not_being_cancelled_is_left_as_it_was(status):
 
     assert row(order) == before
     assert sent() == []
+
+
+def test_a_refusal_of_a_second_click_does_not_outlive_the_cancellation_it_raced():
+    """Two tabs, two Cancel clicks: the second is refused (already being cancelled), then
+    the warehouse stops the parcel. The order is cancelled; no refusal stands beside it."""
+    order = an_order(Order.Status.CONFIRMED)
+    first, second = (CancelOrder(order_id=order.id) for _ in range(2))
+    services.order_cancel_by_customer(command=first, caused_by=about(order, first))
+    services.order_cancel_by_customer(command=second, caused_by=about(order, second))
+    assert Order.objects.get(id=order.id).cancellation_refusal  # the second was refused
+
+    services.order_cancel_for_stopped_dispatch(
+        order_id=order.id, reason=REASON, caused_by=stopped(order)
+    )
+
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_refusal) == ("cancelled", "")
