@@ -15,7 +15,7 @@ import uuid
 from django.db import transaction
 
 from messaging.metadata import Metadata
-from notifications import messages
+from notifications import delivery, messages
 from notifications import services as notifications
 from sales import services as sales
 from shop import services as shop
@@ -72,4 +72,4 @@ def _tell(order_id: uuid.UUID, kind: str, wording, cause: Metadata) -> None:
     for notification in notifications.notify(
         order_id=order_id, kind=kind, wording=wording, caused_by=cause
     ):
-        notifications.notification_deliver(notification_id=notification.id)
+        delivery.notification_deliver(notification_id=notification.id)

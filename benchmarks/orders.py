@@ -17,7 +17,8 @@ from datetime import datetime
 
 from django.db.models import Max
 
-from messaging.models import DeadLetter, InboxEntry, MessageRecord, OutboxMessage
+from messagelog.models import MessageRecord
+from messaging.models import DeadLetter, InboxEntry, OutboxMessage
 from messaging.registry import groups
 from notifications.models import Notification
 from shop.models import Order

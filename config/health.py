@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from messaging import lag
+from messagelog import lag
 
 MAX_LAG = int(os.environ.get("HEALTH_MAX_CONSUMER_LAG", "1000"))
 _PROBES = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")

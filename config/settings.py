@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: the API docs need no CDN
     "messaging",
+    "messagelog",
     "shop",
     "warehouse",
     "notifications",

@@ -6,6 +6,6 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from . import audit, registry
+        from . import registry
 
-        registry.register_record_processor(audit.AUDIT_GROUP, audit.record_batch)
+        registry.autodiscover()

@@ -18,10 +18,11 @@ from django.db.utils import InterfaceError, OperationalError
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from . import conf, parking
-from .handling import RawRecord
+from . import conf
+from .handling import handle_batch
 from .kafka import consumer as kafka_consumer
 from .registry import ConsumerGroup
+from .wire import RawRecord
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,4 @@ class ConsumerLoop:
             if self.group.process_records is not None:
                 self.group.process_records(raw)
                 continue
-            parked = parking.parked_keys(self.group.name, {parking.key_of(r) for r in raw})
-            for record in raw:
-                parking.handle_or_park(self.group, record, parked)
+            handle_batch(self.group, raw)

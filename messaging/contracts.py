@@ -84,3 +84,8 @@ def message_role(type_name: str) -> str:
 
 def all_message_classes() -> list[type[Message]]:
     return list(_TYPES.values())
+
+
+def contract_topics() -> list[str]:
+    """Every topic a contract names."""
+    return sorted({message.topic for message in _TYPES.values()})

@@ -1,26 +1,77 @@
-"""Dead letters: copied to each group's dead-letter topic, retried or skipped by operators.
+"""Dead letters: records a consumer group set aside for a person, and their copies on Kafka.
 
-The copy on `<group>.dead-letters` keeps the original key, value and headers and adds
-`dlq_*` headers naming the group, the exception, its message, the attempts and where the
-record was read, so any Kafka tool can inspect or re-drive it.
+A record is set aside when it cannot be read as one of our messages (at once: no retry
+can fix it) or when its handler kept failing (messaging.retrying, after its retries; it
+then keeps its key's place, see messaging.parking). Each is copied to the group's
+`<group>.dead-letters` topic with the original key, value and headers plus `dlq_*`
+headers naming the group, the exception, its message, the attempts and where the record
+was read, so any Kafka tool can inspect or re-drive it. Operators retry or skip them in
+the admin (messaging.retrying).
 """
 
 import logging
 
+from celery import current_app
+from django.db import transaction
 from django.utils import timezone
 
-from . import parking
-from .handling import Outcome
 from .kafka import producer
+from .metadata import Metadata
 from .models import DeadLetter
+from .topics import dead_letter_topic
+from .wire import RawRecord, as_text, decode_headers
 
 logger = logging.getLogger(__name__)
 
-TOPIC_SUFFIX = ".dead-letters"
 
-
-def topic_for(group_name: str) -> str:
-    return f"{group_name}{TOPIC_SUFFIX}"
+def set_aside(
+    group_name: str,
+    record: RawRecord,
+    reason: DeadLetter.Reason,
+    error: str,
+    metadata: Metadata | None = None,
+    *,
+    attempts: int = 1,
+    trace: str = "",
+) -> DeadLetter:
+    """Make the record a dead letter of the group (once; a resolved one is opened again)."""
+    logger.error(
+        "%s dead-lettered %s[%d]@%d (%s): %s",
+        group_name,
+        record.topic,
+        record.partition,
+        record.offset,
+        reason.label,
+        error,
+    )
+    # Copied to the group's dead-letter topic once this commits. The task is named, not
+    # imported: tasks are the entrypoints above this module.
+    transaction.on_commit(lambda: current_app.send_task("messaging.publish_dead_letters"))
+    failed = {"reason": reason, "error": error, "traceback": trace, "attempts": attempts}
+    letter, created = DeadLetter.objects.get_or_create(
+        group=group_name,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        record_timestamp=record.timestamp,
+        defaults={
+            "key": as_text(record.key),
+            "headers": decode_headers(record.headers),
+            "value": as_text(record.value),
+            "message_id": metadata.message_id if metadata else None,
+            "type": metadata.type if metadata else "",
+            "correlation_id": metadata.correlation_id if metadata else None,
+            **failed,
+        },
+    )
+    if not created and letter.status != DeadLetter.Status.OPEN:
+        # Retried or skipped once, and failing again (read again after a rewind, say): it
+        # needs a person again, not the old resolution.
+        for name, value in failed.items():
+            setattr(letter, name, value)
+        letter.status, letter.resolved_by, letter.resolved_at = DeadLetter.Status.OPEN, "", None
+        letter.save()
+    return letter
 
 
 def publish_pending(limit: int = 500) -> int:
@@ -32,7 +83,7 @@ def publish_pending(limit: int = 500) -> int:
     try:
         futures = [
             kafka.send(
-                topic_for(d.group),
+                dead_letter_topic(d.group),
                 key=d.key.encode() or None,
                 value=d.value.encode(),
                 headers=_headers(d),
@@ -64,15 +115,3 @@ def _headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
             ("dlq_original_offset", letter.offset),
         )
     ]
-
-
-def redeliver(letter_id: int, *, by: str) -> Outcome | str:
-    """Hand a dead letter to its group again, in its place in its key's queue, then let the
-    records that queued behind it follow (messaging.parking). Returns the outcome, or why
-    it took no effect."""
-    return parking.redeliver_dead_letter(letter_id, by=by)
-
-
-def skip(letter_id: int, *, by: str, reason: str) -> bool:
-    """Give up on a dead letter for good; the records of its key that queued behind it follow."""
-    return parking.skip_dead_letter(letter_id, by=by, reason=reason)

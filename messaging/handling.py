@@ -1,270 +1,57 @@
-"""Handling one Kafka record for one consumer group: decode, deduplicate, dispatch.
+"""Handling records in each key's order: the path of every record a consumer group reads.
 
-A handler runs in one transaction with its inbox row and the outbox rows it emits,
-so its effects and its outgoing messages commit together, or not at all, and a
-redelivered record finds its inbox row and has no second effect.
+A record is handled at once (messaging.inbox: once, in one transaction with the group's
+inbox row) unless the group holds back records of its key (messaging.parking): then it
+goes ahead of them only if it was written before all of them, and otherwise queues
+behind them. A record whose handler fails is parked, and its key's later records queue
+behind it until it is handled, or becomes a dead letter that an operator retries or
+skips (messaging.retrying). Other keys go on at full speed. The consumer (and a replay)
+hands each batch here; the offsets it then commits are safe, because what was parked is
+in the database.
 """
 
-import logging
-import traceback
-from dataclasses import dataclass
-from enum import StrEnum
+from django.db import transaction
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
-from django.utils import timezone
-from pydantic import ValidationError
-
-from .contracts import Message, UnknownMessageType, message_class
-from .failures import record_failure
-from .logcontext import message_context
-from .metadata import Delivery, KafkaCoordinates
-from .models import DeadLetter, InboxEntry
-from .registry import FENCE_KEY, ConsumerGroup, fences_for
-from .wire import MalformedRecord, as_text, decode, decode_headers
-
-logger = logging.getLogger(__name__)
+from . import parking
+from .inbox import HandlerFailed, handle_record
+from .registry import ConsumerGroup
+from .wire import RawRecord
 
 
-class Outcome(StrEnum):
-    HANDLED = "handled"
-    DUPLICATE = "duplicate"
-    IGNORED = "ignored"  # a message this group does not follow
-    DEAD_LETTERED = "dead_lettered"
+def handle_batch(group: ConsumerGroup, records: list[RawRecord]) -> list[str]:
+    """Handle one partition's batch, in order; returns each record's outcome."""
+    parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
+    return [handle(group, record, parked) for record in records]
 
 
-@dataclass(frozen=True)
-class RawRecord:
-    """The parts of a kafka-python ConsumerRecord that handling needs."""
+def handle(group: ConsumerGroup, record: RawRecord, parked: set[str]) -> str:
+    """Handle one record now, or queue it behind its key's parked records.
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    # The record's Kafka timestamp (ms). With topic, partition and offset it identifies the
-    # record even across a broker that lost its topics and hands out offsets again (the
-    # demo's in-memory broker after a restart): a re-read has the same timestamp.
-    timestamp: int = 0
-
-    @classmethod
-    def from_consumer_record(cls, record) -> "RawRecord":
-        return cls(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            record.value,
-            list(record.headers or []),
-            record.timestamp or 0,
-        )
-
-
-def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) -> Outcome:
-    """Handle one record once. Raises HandlerFailed when the handler raises."""
-    coordinates = KafkaCoordinates(record.topic, record.partition, record.offset)
-    try:
-        metadata, data = decode(record.key, record.value, record.headers)
-    except MalformedRecord as exc:
-        set_aside(group, record, DeadLetter.Reason.MALFORMED, str(exc))
-        return Outcome.DEAD_LETTERED
-    delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
-    try:
-        contract = message_class(metadata.type)
-    except UnknownMessageType as exc:
-        set_aside(group, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), delivery)
-        return Outcome.DEAD_LETTERED
-    handlers = group.handlers_for(delivery)
-    if not handlers:
-        return Outcome.IGNORED
-    misplaced = _misplaced(contract, record.topic, metadata)
-    if misplaced:
-        set_aside(group, record, DeadLetter.Reason.INVALID, misplaced, delivery)
-        return Outcome.DEAD_LETTERED
-    try:
-        message = contract.model_validate(data)
-    except ValidationError as exc:
-        set_aside(group, record, DeadLetter.Reason.INVALID, str(exc), delivery)
-        return Outcome.DEAD_LETTERED
-
-    with message_context(metadata, group.name):
-        return _attempt(group, delivery, message, handlers, attempt)
-
-
-def _misplaced(contract: type[Message], topic: str, metadata) -> str:
-    """Why a record does not belong where it was read, or "" when it does.
-
-    `ce_type` alone is a claim any producer can make: a command written to an event topic
-    must not be handled as a command, nor a type its owner never publishes there.
+    `parked` is the batch's set of parked keys, kept up to date as records are parked.
     """
-    name = contract.type_name()
-    if topic != contract.topic:
-        return f"{name} belongs on the topic {contract.topic}, not on {topic}"
-    if metadata.kind != contract.kind:
-        return f"{name} is {_a(contract.kind)}, but the record calls itself {_a(metadata.kind)}"
-    if metadata.source != contract.source:
-        return f"{name} is published by {contract.source}, but the record names {metadata.source}"
-    return ""
+    key = parking.key_of(record)
+    if key not in parked:
+        return _handle_or_park(group, key, record, parked)
+    with transaction.atomic():
+        parking.lock(group.name, key)
+        metadata = parking.metadata_of(record)
+        written_at = parking.written_at_of(record, metadata)
+        if parking.ahead_of(group.name, key, record, written_at).exists():
+            parking.store(group.name, key, record, metadata, written_at)
+            return parking.PARKED
+        # Nothing parked must go first (the queue drained meanwhile, or all of it was
+        # written later on other partitions): handle it now, still holding the key's lock,
+        # so that a retry of a later message cannot slip in before it.
+        outcome = _handle_or_park(group, key, record, parked)
+        if outcome != parking.PARKED:
+            parking.wake_head(group.name, key)  # it may be what the head waits for
+        return outcome
 
 
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
-
-
-class NotYet(Exception):
-    """A handler's message needs another message of the same key that the group has not
-    handled yet, one from another topic (Kafka orders records only within a partition).
-
-    Raise it instead of failing on the missing row: the record is parked like any failure,
-    but waiting for a message that is on its way is not a fault, so it is retried until
-    `PREREQUISITE_WAIT_SECONDS` have passed rather than `HANDLER_ATTEMPTS` times, and the
-    message it waits for may go ahead of it (messaging.parking).
-    """
-
-    expires = True  # given up on after PREREQUISITE_WAIT_SECONDS
-
-
-class RebuildInProgress(NotYet):
-    """The message feeds a projection that a replay is rebuilding (messaging.replay): it
-    waits for the rebuild, however long that takes, and is handled after it."""
-
-    expires = False
-
-
-def _pass_fences(group_name: str, message_type: str) -> None:
-    """Take the fences of the projections the message feeds, shared, for this transaction;
-    a rebuild holds one exclusively while it runs."""
-    for fence in fences_for(group_name, message_type):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT pg_try_advisory_xact_lock_shared({FENCE_KEY})", [fence])
-            if not cursor.fetchone()[0]:
-                raise RebuildInProgress(f"waits for the rebuild of {fence.split(':', 1)[1]}")
-
-
-class HandlerFailed(Exception):
-    """A handler raised; nothing it did was kept. The caller parks the record for a retry."""
-
-    def __init__(self, error: str, trace: str, *, waiting: bool = False, expires=True) -> None:
-        super().__init__(error)
-        self.error = error
-        self.trace = trace
-        self.waiting = waiting  # the handler raised NotYet
-        self.expires = expires  # a wait that ends in a dead letter after a while
-
-
-def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
-    metadata = delivery.metadata
-    started_at = timezone.now()
+def _handle_or_park(group, key: str, record: RawRecord, parked: set[str]) -> str:
     try:
-        return _handle_once(group, delivery, message, handlers)
-    # Any exception from a handler is a failed attempt: recorded, then retried later
-    # (messaging.parking), so one broken message never stops the group.
-    except Exception as exc:
-        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        record_failure(
-            group.name, metadata, attempt=attempt, started_at=started_at, error=error, trace=trace
-        )
-        logger.log(
-            logging.INFO if isinstance(exc, NotYet) else logging.WARNING,
-            "%s failed to handle %s %s (attempt %d): %s",
-            group.name,
-            metadata.type,
-            metadata.message_id,
-            attempt,
-            error,
-        )
-        raise HandlerFailed(
-            error,
-            trace,
-            waiting=isinstance(exc, NotYet),
-            expires=getattr(exc, "expires", True),
-        ) from exc
-
-
-def _handle_once(group, delivery, message, handlers) -> Outcome:
-    metadata = delivery.metadata
-    started_at = timezone.now()
-    try:
-        with transaction.atomic():
-            # Inserting first takes the row lock, so a concurrent redelivery of the same
-            # message waits here and then fails on the unique constraint.
-            entry = InboxEntry.objects.create(
-                group=group.name,
-                message_id=metadata.message_id,
-                type=metadata.type,
-                correlation_id=metadata.correlation_id,
-                started_at=started_at,
-                handled_at=started_at,
-            )
-            _pass_fences(group.name, metadata.type)
-            for handler in handlers:
-                handler(message, metadata)
-            InboxEntry.objects.filter(pk=entry.pk).update(handled_at=timezone.now())
-    except IntegrityError:
-        if not InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).exists():
-            raise
-        InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
-            duplicates=F("duplicates") + 1
-        )
-        logger.info(
-            "%s skipped %s %s: already handled", group.name, metadata.type, metadata.message_id
-        )
-        return Outcome.DUPLICATE
-    return Outcome.HANDLED
-
-
-def set_aside(
-    group: ConsumerGroup,
-    record: RawRecord,
-    reason: DeadLetter.Reason,
-    error: str,
-    delivery: Delivery | None = None,
-    *,
-    attempts: int = 1,
-    trace: str = "",
-) -> DeadLetter:
-    """Make the record a dead letter of the group (once; a resolved one is opened again)."""
-    logger.error(
-        "%s dead-lettered %s[%d]@%d (%s): %s",
-        group.name,
-        record.topic,
-        record.partition,
-        record.offset,
-        reason.label,
-        error,
-    )
-    metadata = delivery.metadata if delivery else None
-    # Copied to the group's dead-letter topic once this commits (messaging.deadletters).
-    transaction.on_commit(_publish_dead_letters_soon)
-    failed = {"reason": reason, "error": error, "traceback": trace, "attempts": attempts}
-    letter, created = DeadLetter.objects.get_or_create(
-        group=group.name,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        record_timestamp=record.timestamp,
-        defaults={
-            "key": as_text(record.key),
-            "headers": decode_headers(record.headers),
-            "value": as_text(record.value),
-            "message_id": metadata.message_id if metadata else None,
-            "type": metadata.type if metadata else "",
-            "correlation_id": metadata.correlation_id if metadata else None,
-            **failed,
-        },
-    )
-    if not created and letter.status != DeadLetter.Status.OPEN:
-        # Retried or skipped once, and failing again (read again after a rewind, say): it
-        # needs a person again, not the old resolution.
-        for name, value in failed.items():
-            setattr(letter, name, value)
-        letter.status, letter.resolved_by, letter.resolved_at = DeadLetter.Status.OPEN, "", None
-        letter.save()
-    return letter
-
-
-def _publish_dead_letters_soon() -> None:
-    from .tasks import publish_dead_letters
-
-    publish_dead_letters.delay()
+        return handle_record(group, record)
+    except HandlerFailed as failure:
+        parking.park_failed(group.name, key, record, failure)
+        parked.add(key)
+        return parking.PARKED

@@ -1,18 +1,29 @@
 """Consumer groups and their handlers: who reacts to which message.
 
-Each app registers its group once, in its AppConfig.ready(), from two dicts in its
-handlers module: exactly one handler per command it owns, a list per event it follows.
+Each app declares its reactions in its `handlers` module: `COMMAND_HANDLERS`, exactly one
+handler per command it owns, `EVENT_HANDLERS`, a list per event it follows, and, when it
+keeps a read model it can rebuild from events, `PROJECTIONS`. `autodiscover()` (run by
+the messaging app, as the admin finds `admin` modules) registers each app's consumer
+group under the app's label: registration is visible in one place per app, and no app's
+`ready()` repeats it.
 """
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from uuid import UUID
 
-from .contracts import Command, Event, Message
+from django.apps import apps
+from django.utils.module_loading import module_has_submodule
+
+from .contracts import Command, Event, Message, contract_topics
 from .metadata import Delivery, Metadata
 
 Handler = Callable[[Message, Metadata], None]
 # A raw processor sees every record of its topics, readable or not (the audit group).
 RecordProcessor = Callable[[list], None]
+# Which of these message ids a record processor has recorded (the message log's).
+Recorded = Callable[[list[UUID]], set[UUID]]
 
 
 @dataclass
@@ -21,14 +32,13 @@ class ConsumerGroup:
     handlers: dict[str, list[Handler]] = field(default_factory=dict)
     topics: set[str] = field(default_factory=set)
     process_records: RecordProcessor | None = None
+    recorded: Recorded | None = None
     # A record processor may follow every topic a contract names, known only once
     # every app's contract module has been imported.
     all_topics: bool = False
 
     def subscribed_topics(self) -> list[str]:
         if self.all_topics:
-            from .topics import contract_topics
-
             return contract_topics()
         return sorted(self.topics)
 
@@ -54,6 +64,15 @@ class Projection:
         return f"projection:{self.name}"
 
 
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """A projection as an app's handlers module declares it: built from `events` by the
+    app's own group, emptied by `reset` before a rebuild."""
+
+    events: Iterable[type[Event]]
+    reset: Callable[[], None]
+
+
 # SQL for a fence's advisory-lock key, given its name as the parameter.
 FENCE_KEY = "hashtextextended(%s, 0)"
 
@@ -76,9 +95,25 @@ def register(
     return _store(group)
 
 
-def register_record_processor(name: str, process: RecordProcessor) -> None:
-    """A group that sees every record of every contract topic, readable or not."""
-    _store(ConsumerGroup(name, process_records=process, all_topics=True))
+def register_record_processor(name: str, process: RecordProcessor, *, recorded: Recorded) -> None:
+    """A group that sees every record of every contract topic, readable or not;
+    `recorded` tells which messages it has (the relay asks before publishing again)."""
+    _store(ConsumerGroup(name, process_records=process, recorded=recorded, all_topics=True))
+
+
+def autodiscover() -> None:
+    """Register the consumer group of every installed app that has a `handlers` module."""
+    for config in apps.get_app_configs():
+        if not module_has_submodule(config.module, "handlers"):
+            continue
+        module = importlib.import_module(f"{config.name}.handlers")
+        register(
+            config.label,
+            commands=getattr(module, "COMMAND_HANDLERS", {}),
+            events=getattr(module, "EVENT_HANDLERS", {}),
+        )
+        for name, spec in getattr(module, "PROJECTIONS", {}).items():
+            register_projection(name, group=config.label, events=spec.events, reset=spec.reset)
 
 
 def _add(group: ConsumerGroup, message: type[Message], handlers: list[Handler]) -> None:

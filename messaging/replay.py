@@ -34,13 +34,13 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from kafka import TopicPartition
 
-from . import parking
+from . import handling, parking, retrying
 from .contracts import all_message_classes
-from .handling import Outcome, RawRecord
+from .inbox import Outcome
 from .kafka import end_offsets, reader
-from .models import BrokerLoss, InboxEntry, MessageRecord, ReplayCheckpoint
+from .models import BrokerLoss, InboxEntry, OutboxMessage, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
-from .wire import MalformedRecord, decode
+from .wire import MalformedRecord, RawRecord, decode
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def run(
     if not dry_run:
         ReplayCheckpoint.objects.filter(replay=plan.name).delete()  # finished: next run is new
     if rebuilding:
-        parking.wake_waiting(plan.group.name)  # what the live group parked meanwhile
+        retrying.wake_waiting(plan.group.name)  # what the live group parked meanwhile
     return report
 
 
@@ -244,10 +244,10 @@ def _refuse_incomplete_history(client, plan: ReplayPlan) -> None:
         if deleted:
             gaps.append(f"{topic} no longer holds its first {deleted} records (retention)")
         held = sum(ends[tp] - begins[tp] for tp in partitions)
-        logged = _logged_messages(topic)
-        if logged > held:
+        published = _published_messages(topic)
+        if published > held:
             gaps.append(
-                f"the message log saw {logged} messages published on {topic}, "
+                f"the outbox published {published} messages on {topic}, "
                 f"the topic holds {held} records"
             )
         for loss in BrokerLoss.objects.filter(topic=topic, lost__gt=F("republished")):
@@ -264,11 +264,9 @@ def _refuse_incomplete_history(client, plan: ReplayPlan) -> None:
         )
 
 
-def _logged_messages(topic: str) -> int:
-    """How many messages the audit group has seen on the topic (a republished one once)."""
-    logged = MessageRecord.objects.filter(topic=topic)
-    distinct = logged.exclude(message_id=None).values("message_id").distinct().count()
-    return distinct + logged.filter(message_id=None).count()
+def _published_messages(topic: str) -> int:
+    """How many messages this database's outbox published on the topic (each once)."""
+    return OutboxMessage.objects.filter(topic=topic, published_at__isnull=False).count()
 
 
 def _clear(plan: ReplayPlan) -> None:
@@ -357,7 +355,7 @@ def _replay_one(
         ).exists()
         return metadata.type, "would skip (in inbox)" if seen else "would handle"
     # As the live consumer does: a failing record is parked for its key, never skipped.
-    return metadata.type, parking.handle_or_park(plan.group, record, parked)
+    return metadata.type, handling.handle(plan.group, record, parked)
 
 
 def _checkpoint(plan: ReplayPlan, tp: TopicPartition, next_offset: int) -> None:

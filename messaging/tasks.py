@@ -1,18 +1,18 @@
-"""Celery tasks of the platform: thin entrypoints into parking and dead letters."""
+"""Celery tasks of the platform: thin entrypoints into retrying and dead letters."""
 
 from celery import shared_task
 
-from . import deadletters, parking
+from . import deadletters, retrying
 
 
 @shared_task(name="messaging.retry_parked")
 def retry_parked(group_name: str, key: str) -> None:
-    parking.retry(group_name, key)
+    retrying.retry(group_name, key)
 
 
 @shared_task(name="messaging.retry_due")
 def retry_due() -> int:
-    return parking.retry_due()
+    return retrying.retry_due()
 
 
 @shared_task(name="messaging.publish_dead_letters", bind=True, max_retries=None)
@@ -26,4 +26,4 @@ def publish_dead_letters(self) -> int:
 
 @shared_task(name="messaging.redeliver_dead_letter")
 def redeliver_dead_letter(letter_id: int, by: str) -> str:
-    return str(deadletters.redeliver(letter_id, by=by))
+    return str(retrying.redeliver_dead_letter(letter_id, by=by))

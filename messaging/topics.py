@@ -6,21 +6,22 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from . import conf
-from .contracts import all_message_classes
+from .contracts import contract_topics
 from .kafka import admin
+from .registry import groups
 
 logger = logging.getLogger(__name__)
 
 
-def contract_topics() -> list[str]:
-    return sorted({message.topic for message in all_message_classes()})
+def dead_letter_topic(group_name: str) -> str:
+    """Where a group's dead letters are copied, for any Kafka tool to inspect or re-drive."""
+    return f"{group_name}.dead-letters"
 
 
 def dead_letter_topics() -> list[str]:
-    from .deadletters import topic_for
-    from .registry import groups
-
-    return sorted(topic_for(name) for name, g in groups().items() if g.process_records is None)
+    return sorted(
+        dead_letter_topic(name) for name, g in groups().items() if g.process_records is None
+    )
 
 
 def create_topics(partitions: int | None = None) -> list[str]:

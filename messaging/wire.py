@@ -25,6 +25,34 @@ class Record:
     headers: list[tuple[str, bytes]]
 
 
+@dataclass(frozen=True)
+class RawRecord:
+    """A record as read from Kafka: the parts of a kafka-python ConsumerRecord we keep."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    # The record's Kafka timestamp (ms). With topic, partition and offset it identifies the
+    # record even across a broker that lost its topics and hands out offsets again (the
+    # demo's in-memory broker after a restart): a re-read has the same timestamp.
+    timestamp: int = 0
+
+    @classmethod
+    def from_consumer_record(cls, record) -> "RawRecord":
+        return cls(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            list(record.headers or []),
+            record.timestamp or 0,
+        )
+
+
 class MalformedRecord(ValueError):
     """The record is not a CloudEvent of ours: bad headers, not JSON, missing attributes."""
 

@@ -28,6 +28,7 @@ import logging
 from datetime import timedelta
 from email.utils import parseaddr
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.utils import DNS_NAME
@@ -111,7 +112,7 @@ def notifications_stuck(*, limit: int = 500) -> list[int]:
             notification.status = Status.PENDING
             notification.next_attempt_at = notification.db_now
             notification.save(update_fields=["status", "next_attempt_at", "last_error"])
-            _schedule(notification.id)
+            schedule(notification.id)
             queued.append(notification.id)
     return queued
 
@@ -134,7 +135,7 @@ def notifications_retry(*, ids: list[int]) -> int:
             notification.attempts = 0
             notification.next_attempt_at = notification.db_now
             notification.save(update_fields=["status", "attempts", "next_attempt_at"])
-            _schedule(notification.id)
+            schedule(notification.id)
     return len(failed)
 
 
@@ -230,7 +231,7 @@ def _record_failure(claimed: Notification, exc: Exception) -> Notification:
         notification.status = Status.PENDING
         notification.next_attempt_at = notification.db_now + delay
         notification.save(update_fields=["status", "next_attempt_at", "last_error"])
-        _schedule(notification.id, countdown=delay.total_seconds())
+        schedule(notification.id, countdown=delay.total_seconds())
     return notification
 
 
@@ -256,11 +257,17 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), conf.get("RETRY_BACKOFF_MAX_SECONDS")))
 
 
-def _schedule(notification_id: int, *, countdown: float = 0.0) -> None:
-    """An attempt for the notification in `countdown` seconds, once the transaction commits."""
-    from .tasks import deliver
+def schedule(notification_id: int, *, countdown: float = 0.0) -> None:
+    """An attempt for the notification in `countdown` seconds, once the transaction commits.
 
-    transaction.on_commit(lambda: deliver.apply_async((notification_id,), countdown=countdown))
+    The task (notifications.tasks.deliver) is named rather than imported: tasks are the
+    entrypoints that call this module.
+    """
+    transaction.on_commit(
+        lambda: current_app.send_task(
+            "notifications.deliver", (notification_id,), countdown=countdown
+        )
+    )
 
 
 def _reconnect_if_broken() -> None:

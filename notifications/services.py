@@ -11,12 +11,11 @@ import uuid
 from django.db import transaction
 
 from messaging import outbox
-from messaging.handling import NotYet
+from messaging.inbox import NotYet
 from messaging.metadata import Metadata
 
-from . import messages
+from . import delivery, messages
 from .contracts import SendEmail, SendText
-from .delivery import notification_deliver as notification_deliver  # benchmarks deliver inline
 from .models import Notification, Recipient
 
 
@@ -87,12 +86,8 @@ def send_requested(
 
 
 def _deliver_after_commit(notifications: list[Notification]) -> None:
-    if not notifications:
-        return
-    from .tasks import deliver
-
-    ids = [n.id for n in notifications]
-    transaction.on_commit(lambda: [deliver.delay(i) for i in ids])
+    for notification in notifications:
+        delivery.schedule(notification.id)
 
 
 @transaction.atomic

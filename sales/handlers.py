@@ -1,6 +1,7 @@
 """How sales reacts to the order's events. Sales publishes nothing."""
 
 from messaging.metadata import Metadata
+from messaging.registry import ProjectionSpec
 from shop.contracts import OrderCancelled, OrderPlaced
 
 from . import services
@@ -23,3 +24,5 @@ EVENT_HANDLERS = {
     OrderPlaced: [record_sale],
     OrderCancelled: [reverse_sale],
 }
+# Sales is a projection of the order facts: rebuilt from them (replay_events --rebuild).
+PROJECTIONS = {"sales": ProjectionSpec(events=EVENT_HANDLERS, reset=services.projection_reset)}

@@ -52,5 +52,5 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="conversation")
     def conversation(self, order: Order) -> str:
         """Every message of the order, from the BUY click on, in the message log's admin."""
-        url = reverse("admin:messaging_conversation_detail", args=[order.correlation_id])
+        url = reverse("admin:messagelog_conversation", args=[order.correlation_id])
         return format_html('<a href="{}">every message of this order</a>', url)

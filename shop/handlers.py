@@ -5,6 +5,7 @@ Which status each message may move an order from, and to, is the lifecycle's tab
 """
 
 from messaging.metadata import Metadata
+from messaging.registry import ProjectionSpec
 from warehouse.contracts import (
     DispatchCancellationRefused,
     DispatchCancelled,
@@ -80,4 +81,8 @@ EVENT_HANDLERS = {
     OrderDispatched: [mark_dispatched],
     DispatchCancellationRefused: [refuse_cancellation],
     StockLevelChanged: [track_availability],
+}
+# The shop's own view of what can be sold, kept from the warehouse's stock levels.
+PROJECTIONS = {
+    "availability": ProjectionSpec(events=[StockLevelChanged], reset=services.availability_reset),
 }

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from messagelog.models import MessageRecord
+from messagelog.selectors import conversation_timeline
 from messaging.contracts import Message
-from messaging.models import MessageRecord, OutboxMessage
-from messaging.selectors import conversation_timeline
+from messaging.models import OutboxMessage
 
 from .contracts import (
     CancelOrder,

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from messaging.selectors import conversation_timeline
+from messagelog.selectors import conversation_timeline
 
 from . import selectors, services
 from .contracts import RequestedLine

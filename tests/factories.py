@@ -4,9 +4,8 @@ import uuid
 from decimal import Decimal
 
 from messaging.contracts import Message
-from messaging.handling import RawRecord
 from messaging.metadata import Metadata
-from messaging.wire import encode
+from messaging.wire import RawRecord, encode
 from shop.contracts import Customer, OrderLine, OrderPlaced
 from shop.models import Category, Product
 from warehouse.models import Stock

@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -153,10 +154,12 @@ def dispatch_request(
     reservation.dispatch_command_id = caused_by.message_id
     reservation.correlation_id = caused_by.correlation_id
     reservation.save()
-    from .tasks import ship
-
+    # The ship timer (warehouse.tasks.ship), named rather than imported: tasks are the
+    # entrypoints that call these services.
     transaction.on_commit(
-        lambda: ship.apply_async((str(order_id),), countdown=settings.WAREHOUSE_PACKING_SECONDS)
+        lambda: current_app.send_task(
+            "warehouse.ship", (str(order_id),), countdown=settings.WAREHOUSE_PACKING_SECONDS
+        )
     )
     return reservation
 

@@ -7,9 +7,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from messaging import registry
-from messaging.handling import Outcome, RawRecord, handle_record
+from messaging.inbox import Outcome, handle_record
 from messaging.models import OutboxMessage
-from messaging.wire import encode
+from messaging.wire import RawRecord, encode
 
 ORDER = {
     "lines": [{"sku": "MUG-001", "quantity": 2}],

@@ -104,7 +104,7 @@ def settle_before_the_flush(transactional_db, shop_processes):
     side, sometimes the flush, which then spoils the next test's data.
     """
     yield
-    from messaging.lag import total_lag_by_group
+    from messagelog.lag import total_lag_by_group
     from messaging.models import OutboxMessage, ParkedRecord
     from warehouse.models import Reservation
 

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 from kafka import TopicPartition
 
+from messagelog.models import MessageRecord
+from messagelog.outcomes import followers
 from messaging.kafka import reader
-from messaging.models import DeadLetter, HandlingFailure, InboxEntry, MessageRecord, OutboxMessage
-from messaging.outcomes import followers
+from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage
 from notifications.models import SentEmail, SentText
 from shop.models import Order
 from tests.e2e.conversation import buy, settled
@@ -81,7 +82,7 @@ def test_two_orders_are_logged_completely_and_each_reads_as_one_conversation(
     assert not HandlingFailure.objects.filter(correlation_id__in=conversations).exists()
 
     for order in (dispatched, refused):
-        url = reverse("admin:messaging_conversation_detail", args=[order.correlation_id])
+        url = reverse("admin:messagelog_conversation", args=[order.correlation_id])
         response = admin_client.get(url)
         page = response.content.decode()
         assert response.status_code == 200
@@ -89,7 +90,7 @@ def test_two_orders_are_logged_completely_and_each_reads_as_one_conversation(
             assert f'id="m-{record.message_id}"' in page
         assert "nothing failed" in page and " still waiting</span>" not in page
     refused_page = admin_client.get(
-        reverse("admin:messaging_conversation_detail", args=[refused.correlation_id])
+        reverse("admin:messagelog_conversation", args=[refused.correlation_id])
     ).content.decode()
     # The shortage is a fact, not a rejection; the cancellation compensates for the order.
     assert "rejection: StockUnavailable" not in refused_page

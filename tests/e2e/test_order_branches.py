@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from messaging.models import MessageRecord
+from messagelog.models import MessageRecord
 from notifications.models import SentEmail
 from sales.models import DailyProductSales
 from shop.models import Order

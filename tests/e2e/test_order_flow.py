@@ -6,8 +6,9 @@ import pytest
 from django.db.models import Sum
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from messagelog.models import MessageRecord
 from messaging.kafka import bootstrap_servers
-from messaging.models import DeadLetter, MessageRecord
+from messaging.models import DeadLetter
 from notifications.models import SentEmail, SentText
 from sales.models import DailyProductSales
 from shop.models import Order

@@ -11,18 +11,12 @@ from decimal import Decimal
 from django.db.models import Sum
 from kafka import TopicPartition
 
+from messagelog.lag import total_lag_by_group
+from messagelog.models import MessageRecord
+from messaging.contracts import contract_topics
 from messaging.kafka import end_offsets, reader
-from messaging.lag import total_lag_by_group
-from messaging.models import (
-    DeadLetter,
-    HandlingFailure,
-    InboxEntry,
-    MessageRecord,
-    OutboxMessage,
-    ParkedRecord,
-)
+from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
 from messaging.registry import groups
-from messaging.topics import contract_topics
 from notifications.models import Notification, SentEmail, SentText
 from sales.models import DailyProductSales
 from shop.models import Order, OrderLine

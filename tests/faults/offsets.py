@@ -3,8 +3,8 @@
 from kafka import TopicPartition
 from kafka.admin import OffsetSpec
 
+from messagelog.models import MessageRecord
 from messaging.kafka import admin, reader
-from messaging.models import MessageRecord
 from messaging.registry import group
 
 

@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from messaging.models import MessageRecord, OutboxMessage
+from messagelog.models import MessageRecord
+from messaging.models import OutboxMessage
 from tests.faults.proxy import TcpProxy
 
 pytestmark = pytest.mark.faults

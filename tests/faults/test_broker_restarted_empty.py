@@ -8,7 +8,7 @@ group still waits for, and every order the shop accepted settles, once.
 
 import pytest
 
-from messaging.models import MessageRecord
+from messagelog.models import MessageRecord
 from messaging.topics import create_topics
 from shop.models import Order
 from tests.faults.conftest import PARTITIONS

@@ -12,7 +12,7 @@ come out as the orders say: cancelled, not sold.
 import pytest
 from django.db import connection
 
-from messaging import deadletters
+from messaging import retrying
 from messaging.models import DeadLetter, ParkedRecord
 from shop.models import Order
 from tests.factories import product
@@ -45,7 +45,7 @@ def test_a_dead_lettered_placement_retried_after_its_cancellation_counts_as_canc
     cancelled = Order.objects.filter(id__in=doomed, status=Order.Status.CANCELLED).count()
     allow_sales_of(DOOMED_SKU)  # the operator fixes the cause, then retries
     outcomes = [
-        deadletters.redeliver(letter.id, by="operator")
+        retrying.redeliver_dead_letter(letter.id, by="operator")
         for letter in DeadLetter.objects.filter(group="sales")
     ]
     exercised = shop.settle(

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from kafka import KafkaProducer
 
+from messagelog.models import MessageRecord
 from messaging.kafka import bootstrap_servers
-from messaging.models import MessageRecord
 from messaging.registry import groups
 from shop.models import Order
 

@@ -11,7 +11,8 @@ from collections import Counter
 
 import pytest
 
-from messaging.models import InboxEntry, MessageRecord, OutboxMessage
+from messagelog.models import MessageRecord
+from messaging.models import InboxEntry, OutboxMessage
 from messaging.registry import groups
 from tests.faults.crashing_relay import CRASH_EXIT_CODE
 from tests.faults.stack import python_command

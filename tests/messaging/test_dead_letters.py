@@ -3,8 +3,8 @@
 import pytest
 from kafka import TopicPartition
 
-from messaging import deadletters, registry
-from messaging.handling import Outcome, handle_record
+from messaging import deadletters, handling, registry, retrying
+from messaging.inbox import Outcome, handle_record
 from messaging.kafka import reader
 from messaging.models import DeadLetter, InboxEntry, ParkedRecord
 from messaging.topics import create_topics
@@ -57,8 +57,8 @@ def test_redelivering_a_dead_letter_handles_it_once_and_records_who_did_it():
     product("MUG-001", stock=5)
     letter = _dead_letter_for(record_of(order_placed(("MUG-001", 2))))
 
-    first = deadletters.redeliver(letter.id, by="operator")
-    again = deadletters.redeliver(letter.id, by="someone else")  # a second click, a stale tab
+    first = retrying.redeliver_dead_letter(letter.id, by="operator")
+    again = retrying.redeliver_dead_letter(letter.id, by="someone else")  # a stale tab
 
     assert (first, again) == (Outcome.HANDLED, "already retried and handled")
     assert Stock.objects.get(sku="MUG-001").reserved == 2
@@ -73,7 +73,7 @@ def test_a_dead_letter_that_had_in_fact_been_handled_is_redelivered_harmlessly()
     handle_record(registry.group("warehouse"), record)
     letter = _dead_letter_for(record)
 
-    assert deadletters.redeliver(letter.id, by="operator") == Outcome.DUPLICATE
+    assert retrying.redeliver_dead_letter(letter.id, by="operator") == Outcome.DUPLICATE
 
     assert Stock.objects.get(sku="MUG-001").reserved == 2
     assert InboxEntry.objects.get(group="warehouse").duplicates == 1
@@ -84,8 +84,8 @@ def test_a_retry_and_a_skip_of_one_dead_letter_take_effect_once():
     product("MUG-001", stock=5)
     letter = _dead_letter_for(record_of(order_placed(("MUG-001", 2))))
 
-    assert deadletters.skip(letter.id, by="first", reason="refunded by hand")
-    assert deadletters.redeliver(letter.id, by="second") == "already skipped"
+    assert retrying.skip_dead_letter(letter.id, by="first", reason="refunded by hand")
+    assert retrying.redeliver_dead_letter(letter.id, by="second") == "already skipped"
 
     assert Stock.objects.get(sku="MUG-001").reserved == 0
     letter.refresh_from_db()
@@ -95,7 +95,7 @@ def test_a_retry_and_a_skip_of_one_dead_letter_take_effect_once():
 def test_skipping_keeps_the_reason_and_who():
     letter = _dead_letter_for(record_of(order_placed(("MUG-001", 1))))
 
-    deadletters.skip(letter.id, by="operator", reason="the order was refunded by hand")
+    retrying.skip_dead_letter(letter.id, by="operator", reason="the order was refunded by hand")
 
     letter.refresh_from_db()
     assert (letter.status, letter.resolved_by, letter.resolution_note) == (
@@ -127,7 +127,7 @@ def test_a_cancellation_never_takes_effect_before_its_dead_lettered_placement(
     assert not DailyProductSales.objects.exists()  # nothing handled out of order
     monkeypatch.setattr(sales_services, "sale_record", real_record)
     letter = DeadLetter.objects.get()
-    assert deadletters.redeliver(letter.id, by="operator") == Outcome.HANDLED
+    assert retrying.redeliver_dead_letter(letter.id, by="operator") == Outcome.HANDLED
 
     row = DailyProductSales.objects.get(sku="MUG-001")
     assert (row.orders, row.units, row.cancelled_orders, row.cancelled_units) == (0, 0, 1, 2)
@@ -138,16 +138,14 @@ def consume(group, *records):
     from messaging import parking
 
     parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
-    return [parking.handle_or_park(group, r, parked) for r in records]
+    return [handling.handle(group, r, parked) for r in records]
 
 
 def _retry_now(group_name: str, key: str) -> None:
     from django.utils import timezone
 
-    from messaging import parking
-
     ParkedRecord.objects.filter(dead_letter=None).update(next_attempt_at=timezone.now())
-    parking.retry(group_name, key)
+    retrying.retry(group_name, key)
 
 
 def _raises(error: str):

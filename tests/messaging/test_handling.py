@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from messaging import registry
-from messaging.handling import HandlerFailed, Outcome, handle_record
+from messaging.inbox import HandlerFailed, Outcome, handle_record
 from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage
 from shop.contracts import CancelOrder, OrderPlaced
 from tests.factories import order_placed, product, raw_record, record_of

@@ -30,7 +30,7 @@ def test_end_offsets_count_every_record_of_a_multi_record_batch():
 def test_a_partition_a_group_never_committed_on_has_no_lag_while_empty():
     from kafka.structs import OffsetAndMetadata
 
-    from messaging.lag import PartitionLag, _offset
+    from messagelog.lag import PartitionLag, _offset
 
     never = _offset(OffsetAndMetadata(-1, "", -1))
 

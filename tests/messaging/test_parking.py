@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 from django.utils import timezone
 
-from messaging import deadletters, parking, registry
-from messaging.handling import Outcome
+from messaging import handling, parking, registry, retrying
+from messaging.inbox import Outcome
 from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
 from notifications.models import Notification
 from shop.contracts import OrderCancelled, OrderRejected
@@ -45,13 +45,13 @@ def consume(group, *records):
     """What the consumer loop does with one batch."""
     keys = {parking.key_of(r) for r in records}
     parked = parking.parked_keys(group.name, keys)
-    return [parking.handle_or_park(group, r, parked) for r in records]
+    return [handling.handle(group, r, parked) for r in records]
 
 
 def retry_now(key: str) -> None:
     """What the scheduled Celery task does, once its countdown is over."""
     ParkedRecord.objects.filter(dead_letter=None).update(next_attempt_at=timezone.now())
-    parking.retry("flaky", key)
+    retrying.retry("flaky", key)
 
 
 def test_a_failed_record_is_parked_and_its_key_waits_while_others_go_on(
@@ -118,7 +118,7 @@ def test_a_record_that_keeps_failing_becomes_a_dead_letter_its_key_waits_behind(
     head, *behind = ParkedRecord.objects.order_by("written_at", "id")
     assert (head.dead_letter, head.next_attempt_at) == (letter, None)
     assert [(p.offset, p.dead_letter) for p in behind] == [(1, None), (2, None)]
-    assert parking.retry_due() == 0  # nothing for the sweep: a person decides
+    assert retrying.retry_due() == 0  # nothing for the sweep: a person decides
 
 
 def test_an_operator_retry_handles_the_dead_letter_in_its_place_then_what_queued(flaky):
@@ -131,7 +131,7 @@ def test_an_operator_retry_handles_the_dead_letter_in_its_place_then_what_queued
     letter = DeadLetter.objects.get()
     state["failing"] = False
 
-    outcome = deadletters.redeliver(letter.id, by="operator")
+    outcome = retrying.redeliver_dead_letter(letter.id, by="operator")
 
     assert outcome == Outcome.HANDLED
     assert state["handled"] == ["OrderPlaced", "OrderCancelled"]
@@ -149,7 +149,7 @@ def test_an_operator_retry_that_fails_again_keeps_the_key_waiting(flaky):
         retry_now(str(placed.order_id))
     letter = DeadLetter.objects.get()
 
-    outcome = deadletters.redeliver(letter.id, by="operator")
+    outcome = retrying.redeliver_dead_letter(letter.id, by="operator")
 
     assert outcome == "RuntimeError: carrier API down"
     letter.refresh_from_db()
@@ -170,8 +170,9 @@ def test_skipping_a_dead_letter_lets_what_queued_behind_it_follow(
     state["failing"] = False
 
     with django_capture_on_commit_callbacks() as scheduled:
-        deadletters.skip(DeadLetter.objects.get().id, by="operator", reason="refunded by hand")
-    parking.retry("flaky", str(placed.order_id))  # what the scheduled task does
+        letter = DeadLetter.objects.get()
+        retrying.skip_dead_letter(letter.id, by="operator", reason="refunded by hand")
+    retrying.retry("flaky", str(placed.order_id))  # what the scheduled task does
 
     assert len(scheduled) == 1
     assert state["handled"] == ["OrderCancelled"]
@@ -194,7 +195,7 @@ def test_a_dead_letter_behind_an_earlier_failing_message_waits_for_it(flaky):
     )
     consume(group, earlier)
 
-    outcome = deadletters.redeliver(letter.id, by="operator")
+    outcome = retrying.redeliver_dead_letter(letter.id, by="operator")
 
     assert "is still being retried" in outcome and state["handled"] == []
     letter.refresh_from_db()
@@ -206,7 +207,7 @@ def test_an_early_retry_does_nothing(flaky):
     placed = order_placed(("MUG-001", 1))
     consume(group, record_of(placed, offset=0))
 
-    parking.retry("flaky", str(placed.order_id))  # the countdown has not run out
+    retrying.retry("flaky", str(placed.order_id))  # the countdown has not run out
 
     assert ParkedRecord.objects.get().attempts == 1
 
@@ -217,7 +218,7 @@ def test_a_record_whose_queue_was_drained_meanwhile_is_handled_at_once(flaky):
     placed = order_placed(("MUG-001", 1))
     stale = {str(placed.order_id)}  # the batch saw the key parked, but the retry has finished
 
-    outcome = parking.handle_or_park(group, record_of(placed), stale)
+    outcome = handling.handle(group, record_of(placed), stale)
 
     assert outcome == Outcome.HANDLED
     assert not ParkedRecord.objects.exists()
@@ -231,7 +232,7 @@ def test_the_sweep_reschedules_retries_whose_task_was_lost(
     ParkedRecord.objects.update(next_attempt_at=timezone.now() - timezone.timedelta(minutes=1))
 
     with django_capture_on_commit_callbacks() as scheduled:
-        assert parking.retry_due() == 1
+        assert retrying.retry_due() == 1
 
     assert len(scheduled) == 1
 
@@ -264,13 +265,14 @@ def test_an_event_read_before_the_one_it_descends_from_waits_for_it(
     assert "OrderPlaced has not been handled yet" in head.last_error
     assert head.next_attempt_at <= timezone.now()
     # The backoff's retry, the "received" deliveries, and the wake-up.
-    assert [c.__qualname__.split(".")[0] for c in scheduled] == [
-        "_schedule",
-        "_deliver_after_commit",
-        "_schedule",
+    assert [c.__module__ for c in scheduled] == [
+        "messaging.parking",
+        "notifications.delivery",  # the email
+        "notifications.delivery",  # and the text
+        "messaging.parking",
     ]
 
-    parking.retry("notifications", key)
+    retrying.retry("notifications", key)
 
     assert not ParkedRecord.objects.exists() and not DeadLetter.objects.exists()
     assert set(
@@ -320,7 +322,7 @@ def test_waiting_for_a_message_is_given_time_not_attempts(settings):
 
 def retry_now_in(group_name: str, key: str) -> None:
     ParkedRecord.objects.update(next_attempt_at=timezone.now())
-    parking.retry(group_name, key)
+    retrying.retry(group_name, key)
 
 
 def test_the_sweep_hands_on_a_queue_whose_retry_died_after_its_head(
@@ -335,9 +337,9 @@ def test_the_sweep_hands_on_a_queue_whose_retry_died_after_its_head(
     ParkedRecord.objects.update(parked_at=timezone.now() - timezone.timedelta(minutes=1))
 
     with django_capture_on_commit_callbacks() as scheduled:
-        swept = parking.retry_due()
+        swept = retrying.retry_due()
     state["failing"] = False
-    parking.retry("flaky", str(placed.order_id))  # what the scheduled task does
+    retrying.retry("flaky", str(placed.order_id))  # what the scheduled task does
 
     assert (swept, len(scheduled)) == (1, 1)
     assert state["handled"] == ["OrderCancelled"] and not ParkedRecord.objects.exists()
@@ -350,4 +352,4 @@ def test_the_sweep_leaves_a_queue_whose_head_waits_for_its_backoff(flaky):
     consume(group, record_of(placed, offset=0), record_of(cancelled, offset=1))
     ParkedRecord.objects.update(parked_at=timezone.now() - timezone.timedelta(minutes=1))
 
-    assert parking.retry_due() == 0  # the head's retry is scheduled; the one behind waits
+    assert retrying.retry_due() == 0  # the head's retry is scheduled; the one behind waits

@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from messaging import parking, registry
-from messaging.handling import RawRecord
+from messaging import handling, parking, registry, retrying
 from messaging.metadata import Metadata
 from messaging.models import DeadLetter, ParkedRecord
-from messaging.wire import encode
+from messaging.wire import RawRecord, encode
 from shop.contracts import OrderCancelled
 from tests.factories import order_placed, record_of
 
@@ -39,7 +38,7 @@ def group(monkeypatch, settings):
 
 def consume(group, *records):
     parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
-    return [parking.handle_or_park(group, r, parked) for r in records]
+    return [handling.handle(group, r, parked) for r in records]
 
 
 def written(message, *, offset: int, at, partition: int = 0):
@@ -52,7 +51,7 @@ def written(message, *, offset: int, at, partition: int = 0):
 def drain(key: str) -> None:
     for _ in range(10):
         ParkedRecord.objects.update(next_attempt_at=timezone.now())
-        parking.retry("ordered", key)
+        retrying.retry("ordered", key)
 
 
 def test_one_partition_keeps_kafkas_order_whatever_the_clocks_say(group):
@@ -93,7 +92,7 @@ def test_records_going_ahead_do_not_spend_a_failing_heads_attempts(group):
     for partition in range(1, 5):  # earlier-written records of the key, from other partitions
         earlier = written(placed, offset=0, at=now - timedelta(seconds=9), partition=partition)
         assert consume(group.consumer, earlier) == ["handled"]
-        parking.retry("ordered", str(placed.order_id))  # a woken retry would come now
+        retrying.retry("ordered", str(placed.order_id))  # a woken retry would come now
 
     head = ParkedRecord.objects.get()
     assert head.attempts == 1 and head.next_attempt_at > timezone.now()
@@ -106,7 +105,7 @@ def test_a_real_failure_after_waiting_starts_counting_attempts_afresh(group):
     ParkedRecord.objects.update(waiting=True, attempts=12)  # a long wait for a prerequisite
 
     ParkedRecord.objects.update(next_attempt_at=timezone.now())
-    parking.retry("ordered", str(placed.order_id))  # fails, this time for a real reason
+    retrying.retry("ordered", str(placed.order_id))  # fails, this time for a real reason
 
     head = ParkedRecord.objects.get()
     assert (head.attempts, head.waiting) == (1, False)
@@ -145,5 +144,5 @@ def test_what_a_waiting_head_waits_for_passes_it_even_later_on_the_same_partitio
     outcomes = consume(notifications, confirmed) + consume(notifications, again)
 
     assert outcomes == [parking.PARKED, "handled"]
-    parking.retry("notifications", str(placed.order_id))  # the wake-up
+    retrying.retry("notifications", str(placed.order_id))  # the wake-up
     assert not ParkedRecord.objects.exists() and not DeadLetter.objects.exists()

@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 from kafka.admin import NewTopic
 
+from messagelog.models import MessageRecord
+from messagelog.outcomes import followers
 from messaging import outbox, recovery, replay
 from messaging.kafka import admin, producer
-from messaging.models import BrokerLoss, InboxEntry, MessageRecord, OutboxMessage
-from messaging.outcomes import followers
+from messaging.models import BrokerLoss, InboxEntry, OutboxMessage
 from messaging.relay import Relay
 from shop.contracts import OrderCancelled
 

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from messaging import parking, registry, replay
-from messaging.handling import Outcome
+from messaging import handling, parking, registry, replay, retrying
+from messaging.inbox import Outcome
 from messaging.models import ParkedRecord
 from messaging.registry import FENCE_KEY
 from sales.models import SaleRecord
@@ -46,7 +46,7 @@ def test_each_kind_of_replay_keeps_checkpoints_of_its_own():
 
 def consume(group, *records):
     parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
-    return [parking.handle_or_park(group, r, parked) for r in records]
+    return [handling.handle(group, r, parked) for r in records]
 
 
 def test_while_a_rebuild_holds_the_fence_the_live_group_parks_its_events_in_order(
@@ -65,8 +65,8 @@ def test_while_a_rebuild_holds_the_fence_the_live_group_parks_its_events_in_orde
     assert head.waiting and "waits for the rebuild of sales" in head.last_error
 
     with django_capture_on_commit_callbacks() as woken:
-        assert parking.wake_waiting("sales") == 1
-    parking.retry("sales", str(placed.order_id))  # what the woken task does
+        assert retrying.wake_waiting("sales") == 1
+    retrying.retry("sales", str(placed.order_id))  # what the woken task does
 
     assert len(woken) == 1
     assert SaleRecord.objects.filter(order_id=placed.order_id).exists()
@@ -81,7 +81,7 @@ def test_a_wait_for_a_rebuild_never_turns_into_a_dead_letter(settings):
         rebuild.execute(f"SELECT pg_advisory_lock({FENCE_KEY})", [fence])
         consume(sales, record_of(placed, offset=0))
         ParkedRecord.objects.update(next_attempt_at=timezone.now())  # its backoff is over
-        parking.retry("sales", str(placed.order_id))
+        retrying.retry("sales", str(placed.order_id))
 
     head = ParkedRecord.objects.get()
     assert head.dead_letter is None and head.attempts == 2

@@ -5,25 +5,16 @@ import pytest
 from django.db.models import F
 
 from messaging.metadata import Metadata
-from notifications import messages, tasks
+from notifications import messages
 from notifications.models import Notification
 from notifications.services import notify, recipient_record
 from tests.factories import order_placed
 
 
 @pytest.fixture(autouse=True)
-def scheduled(monkeypatch) -> list[tuple[int, float]]:
-    """The delivery tasks queued, as (notification id, countdown); none reaches Redis."""
-    queued = []
-    monkeypatch.setattr(
-        tasks.deliver,
-        "apply_async",
-        lambda args, countdown=0.0, **options: queued.append((args[0], countdown)),
-    )
-    monkeypatch.setattr(
-        tasks.deliver, "delay", lambda notification_id: queued.append((notification_id, 0.0))
-    )
-    return queued
+def scheduled(celery_tasks) -> list[tuple[str, tuple, float]]:
+    """The delivery tasks queued, as (task name, args, countdown); none reaches Redis."""
+    return celery_tasks
 
 
 @pytest.fixture

@@ -209,7 +209,7 @@ def test_a_failing_gateway_is_retried_with_backoff_then_left_failed(
         time_passes(minutes=10)
 
     text.refresh_from_db()
-    assert [countdown for _, countdown in scheduled] == [2.0, 4.0, 8.0]
+    assert [countdown for _, _, countdown in scheduled] == [2.0, 4.0, 8.0]
     assert (text.status, text.attempts) == ("failed", 4)
     assert text.last_error == "ConnectionRefusedError: the gateway is down"
     assert notifications_stuck() == [news[0].id]  # the email's lost task; the failed text waits

@@ -4,18 +4,14 @@ import pytest
 from django.db import transaction
 
 from messaging import registry
-from messaging.handling import handle_record
+from messaging.inbox import handle_record
 from messaging.metadata import Metadata
 from messaging.models import OutboxMessage
 from notifications import messages
 from notifications.contracts import SendEmail
+from notifications.delivery import notification_deliver
 from notifications.models import Notification, SentEmail, SentText
-from notifications.services import (
-    notification_deliver,
-    notification_resend,
-    notify,
-    recipient_record,
-)
+from notifications.services import notification_resend, notify, recipient_record
 from tests.factories import order_placed, record_of
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +34,7 @@ def test_one_email_and_one_text_per_order_and_kind(order_id, django_capture_on_c
 
     assert [n.channel for n in first] == ["email", "text"]
     assert again == []
-    assert len(callbacks) == 1  # one delivery batch, queued after commit
+    assert len(callbacks) == 2  # a delivery per notification, queued after commit
 
 
 def test_delivery_sends_once_and_announces_it_in_the_conversation(order_id, settings):

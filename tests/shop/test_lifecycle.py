@@ -14,10 +14,10 @@ import pytest
 from django.utils import timezone
 
 from messaging import registry
-from messaging.handling import Outcome, RawRecord, handle_record
+from messaging.inbox import Outcome, handle_record
 from messaging.metadata import Metadata
 from messaging.models import OutboxMessage
-from messaging.wire import encode
+from messaging.wire import RawRecord, encode
 from shop import lifecycle
 from shop.contracts import CancelOrder
 from shop.models import Order, OrderLine

@@ -18,7 +18,6 @@ from tests.warehouse.parcels import (
     shipped,
     short,
 )
-from warehouse import tasks
 from warehouse.models import Reservation
 from warehouse.services import dispatch_request, stock_release
 
@@ -26,13 +25,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ship_tasks(monkeypatch) -> list:
-    """The ship tasks handed to Celery: (args, countdown) each."""
-    scheduled = []
-    monkeypatch.setattr(
-        tasks.ship, "apply_async", lambda args, countdown: scheduled.append((args, countdown))
-    )
-    return scheduled
+def ship_tasks(celery_tasks) -> list:
+    """The ship tasks handed to Celery: (name, args, countdown) each."""
+    return celery_tasks
 
 
 def request(parcel, asked, address=CUSTOMER.address):
@@ -56,7 +51,7 @@ def test_a_reserved_order_is_packed_and_shipped_when_packing_is_done(
         assert ship_tasks == []  # not before the transaction commits
 
     assert len(callbacks) == 1
-    assert ship_tasks == [((str(parcel.order_id),), 7)]
+    assert ship_tasks == [("warehouse.ship", (str(parcel.order_id),), 7)]
     reservation = parcel.reservation()
     assert reservation.status == Reservation.Status.PACKING
     assert (reservation.recipient, reservation.address) == (CUSTOMER.name, CUSTOMER.address)

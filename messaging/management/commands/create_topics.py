@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from messaging.topics import contract_topics, create_topics, dead_letter_topics
+from messaging.contracts import contract_topics
+from messaging.topics import create_topics, dead_letter_topics
 
 
 class Command(BaseCommand):

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class MessageLogConfig(AppConfig):
+    name = "messagelog"
+    verbose_name = "Message log"
+
+    def ready(self) -> None:
+        from messaging import registry
+
+        from . import audit
+
+        registry.register_record_processor(
+            audit.AUDIT_GROUP, audit.record_batch, recorded=audit.recorded
+        )

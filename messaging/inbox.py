@@ -1,0 +1,189 @@
+"""The inbox: one Kafka record handled once by one consumer group.
+
+Decode, check that it belongs where it was read and obeys its contract, then run the
+group's handlers in one transaction with the group's inbox row for the message and the
+outbox rows the handlers emit: effects and outgoing messages commit together, or not at
+all, and a redelivered record finds its inbox row and has no second effect. A record that
+cannot be read as one of our messages is dead-lettered (messaging.deadletters); a handler
+that raises is HandlerFailed, for the caller to retry (messaging.handling).
+"""
+
+import logging
+import traceback
+from enum import StrEnum
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+
+from .contracts import Message, UnknownMessageType, message_class
+from .deadletters import set_aside
+from .failures import record_failure
+from .logcontext import message_context
+from .metadata import Delivery, KafkaCoordinates
+from .models import DeadLetter, InboxEntry
+from .registry import FENCE_KEY, ConsumerGroup, fences_for
+from .wire import MalformedRecord, RawRecord, decode, decode_headers
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # a message this group does not follow
+    DEAD_LETTERED = "dead_lettered"
+
+
+def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) -> Outcome:
+    """Handle one record once. Raises HandlerFailed when the handler raises."""
+    coordinates = KafkaCoordinates(record.topic, record.partition, record.offset)
+    try:
+        metadata, data = decode(record.key, record.value, record.headers)
+    except MalformedRecord as exc:
+        set_aside(group.name, record, DeadLetter.Reason.MALFORMED, str(exc))
+        return Outcome.DEAD_LETTERED
+    delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
+    try:
+        contract = message_class(metadata.type)
+    except UnknownMessageType as exc:
+        set_aside(group.name, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), metadata)
+        return Outcome.DEAD_LETTERED
+    handlers = group.handlers_for(delivery)
+    if not handlers:
+        return Outcome.IGNORED
+    misplaced = _misplaced(contract, record.topic, metadata)
+    if misplaced:
+        set_aside(group.name, record, DeadLetter.Reason.INVALID, misplaced, metadata)
+        return Outcome.DEAD_LETTERED
+    try:
+        message = contract.model_validate(data)
+    except ValidationError as exc:
+        set_aside(group.name, record, DeadLetter.Reason.INVALID, str(exc), metadata)
+        return Outcome.DEAD_LETTERED
+
+    with message_context(metadata, group.name):
+        return _attempt(group, delivery, message, handlers, attempt)
+
+
+def _misplaced(contract: type[Message], topic: str, metadata) -> str:
+    """Why a record does not belong where it was read, or "" when it does.
+
+    `ce_type` alone is a claim any producer can make: a command written to an event topic
+    must not be handled as a command, nor a type its owner never publishes there.
+    """
+    name = contract.type_name()
+    if topic != contract.topic:
+        return f"{name} belongs on the topic {contract.topic}, not on {topic}"
+    if metadata.kind != contract.kind:
+        return f"{name} is {_a(contract.kind)}, but the record calls itself {_a(metadata.kind)}"
+    if metadata.source != contract.source:
+        return f"{name} is published by {contract.source}, but the record names {metadata.source}"
+    return ""
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
+class NotYet(Exception):
+    """A handler's message needs another message of the same key that the group has not
+    handled yet, one from another topic (Kafka orders records only within a partition).
+
+    Raise it instead of failing on the missing row: the record is parked like any failure,
+    but waiting for a message that is on its way is not a fault, so it is retried until
+    `PREREQUISITE_WAIT_SECONDS` have passed rather than `HANDLER_ATTEMPTS` times, and the
+    message it waits for may go ahead of it (messaging.parking).
+    """
+
+    expires = True  # given up on after PREREQUISITE_WAIT_SECONDS
+
+
+class RebuildInProgress(NotYet):
+    """The message feeds a projection that a replay is rebuilding (messaging.replay): it
+    waits for the rebuild, however long that takes, and is handled after it."""
+
+    expires = False
+
+
+def _pass_fences(group_name: str, message_type: str) -> None:
+    """Take the fences of the projections the message feeds, shared, for this transaction;
+    a rebuild holds one exclusively while it runs."""
+    for fence in fences_for(group_name, message_type):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_try_advisory_xact_lock_shared({FENCE_KEY})", [fence])
+            if not cursor.fetchone()[0]:
+                raise RebuildInProgress(f"waits for the rebuild of {fence.split(':', 1)[1]}")
+
+
+class HandlerFailed(Exception):
+    """A handler raised; nothing it did was kept. The caller parks the record for a retry."""
+
+    def __init__(self, error: str, trace: str, *, waiting: bool = False, expires=True) -> None:
+        super().__init__(error)
+        self.error = error
+        self.trace = trace
+        self.waiting = waiting  # the handler raised NotYet
+        self.expires = expires  # a wait that ends in a dead letter after a while
+
+
+def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
+    metadata = delivery.metadata
+    started_at = timezone.now()
+    try:
+        return _handle_once(group, delivery, message, handlers)
+    # Any exception from a handler is a failed attempt: recorded, then retried later
+    # (messaging.parking), so one broken message never stops the group.
+    except Exception as exc:
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        record_failure(
+            group.name, metadata, attempt=attempt, started_at=started_at, error=error, trace=trace
+        )
+        logger.log(
+            logging.INFO if isinstance(exc, NotYet) else logging.WARNING,
+            "%s failed to handle %s %s (attempt %d): %s",
+            group.name,
+            metadata.type,
+            metadata.message_id,
+            attempt,
+            error,
+        )
+        raise HandlerFailed(
+            error,
+            trace,
+            waiting=isinstance(exc, NotYet),
+            expires=getattr(exc, "expires", True),
+        ) from exc
+
+
+def _handle_once(group, delivery, message, handlers) -> Outcome:
+    metadata = delivery.metadata
+    started_at = timezone.now()
+    try:
+        with transaction.atomic():
+            # Inserting first takes the row lock, so a concurrent redelivery of the same
+            # message waits here and then fails on the unique constraint.
+            entry = InboxEntry.objects.create(
+                group=group.name,
+                message_id=metadata.message_id,
+                type=metadata.type,
+                correlation_id=metadata.correlation_id,
+                started_at=started_at,
+                handled_at=started_at,
+            )
+            _pass_fences(group.name, metadata.type)
+            for handler in handlers:
+                handler(message, metadata)
+            InboxEntry.objects.filter(pk=entry.pk).update(handled_at=timezone.now())
+    except IntegrityError:
+        if not InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).exists():
+            raise
+        InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
+            duplicates=F("duplicates") + 1
+        )
+        logger.info(
+            "%s skipped %s %s: already handled", group.name, metadata.type, metadata.message_id
+        )
+        return Outcome.DUPLICATE
+    return Outcome.HANDLED

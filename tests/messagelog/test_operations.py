@@ -1,0 +1,133 @@
+"""The operations page: outbox backlog, consumer lag (or why it is unknown), bad records."""
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from kafka.errors import KafkaTimeoutError
+
+from messagelog import lag, operations
+from messaging.models import OutboxMessage
+from messaging.topics import create_topics
+from tests.messagelog.records import failed, logged, set_aside, staff
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = reverse("admin:messagelog_operationspage_changelist")
+
+
+@pytest.fixture
+def operator(client):
+    client.force_login(staff())
+    return client
+
+
+def outbox_row(minutes_ago: int, published: bool = False) -> OutboxMessage:
+    written = timezone.now() - timedelta(minutes=minutes_ago)
+    return OutboxMessage.objects.create(
+        message_id=uuid.uuid4(),
+        topic="orders",
+        key="k",
+        type="shop.OrderConfirmed",
+        source="shop",
+        kind="event",
+        correlation_id=uuid.uuid4(),
+        time=written,
+        payload={"order_id": "k"},
+        published_at=written if published else None,
+    )
+
+
+def test_the_backlog_is_the_unpublished_rows_and_the_age_of_the_oldest():
+    outbox_row(9, published=True)
+    outbox_row(5)
+    outbox_row(1)
+
+    backlog = operations.outbox_backlog()
+
+    assert backlog.pending == 2
+    assert timedelta(minutes=5) <= backlog.age < timedelta(minutes=6)
+
+
+def test_a_broker_that_is_down_is_reported_not_raised(monkeypatch, settings):
+    settings.MESSAGING = {"BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+
+    def no_broker(**kwargs):
+        raise KafkaTimeoutError("Unable to bootstrap")
+
+    monkeypatch.setattr(lag, "consumer_lag", no_broker)
+
+    report = operations.lag_report()
+
+    assert report.partitions == [] and report.by_group == {}
+    assert report.error == "Kafka at 127.0.0.1:1: KafkaTimeoutError: Unable to bootstrap."
+
+
+def test_a_broker_that_does_not_answer_in_time_is_reported(monkeypatch):
+    monkeypatch.setattr(lag, "consumer_lag", lambda **kwargs: time.sleep(1))
+
+    report = operations.lag_report(deadline=0.1)
+
+    assert report.error.endswith("no answer within 0 s.")
+
+
+def test_lag_is_shown_per_group_topic_and_partition_and_never_negative(monkeypatch):
+    rows = [
+        lag.PartitionLag("shop", "shop.commands", 0, committed=3, end=5),
+        lag.PartitionLag("shop", "shop.commands", 1, committed=None, end=4),
+        lag.PartitionLag("audit", "orders", 0, committed=12, end=11),
+    ]
+    monkeypatch.setattr(lag, "consumer_lag", lambda **kwargs: rows)
+
+    report = operations.lag_report()
+
+    assert [(r.group, r.topic, [c.behind for c in r.cells]) for r in report.rows] == [
+        ("shop", "shop.commands", [2, 4]),
+        ("audit", "orders", [0]),
+    ]
+    assert report.by_group == {"shop": 6, "audit": 0}
+    assert report.partition_numbers == [0, 1]
+
+
+def test_bad_records_are_counted_by_group_and_reason():
+    dispatch = logged("warehouse.DispatchOrder", correlation_id=uuid.uuid4())
+    set_aside(dispatch, "warehouse")
+    failed(dispatch, "warehouse", 1)
+    failed(dispatch, "warehouse", 2)
+
+    bad = operations.bad_records()
+
+    assert [(r["group"], r["reason"], r["records"]) for r in bad.by_group_and_reason] == [
+        ("warehouse", "handler_failed", 1)
+    ]
+    assert bad.latest[0].message_id == dispatch.message_id
+    assert bad.failures_by_group == [{"group": "warehouse", "attempts": 2, "messages": 1}]
+
+
+def test_the_page_says_when_kafka_cannot_be_asked(operator, monkeypatch):
+    def no_broker(**kwargs):
+        raise KafkaTimeoutError("Unable to bootstrap")
+
+    monkeypatch.setattr(lag, "consumer_lag", no_broker)
+    outbox_row(3)
+
+    response = operator.get(OPERATIONS)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Consumer lag is unknown right now" in page and "KafkaTimeoutError" in page
+    assert "1 message waiting for the relay" in page
+
+
+def test_the_page_shows_the_lag_of_every_registered_group_from_the_real_broker(operator):
+    create_topics()
+
+    response = operator.get(OPERATIONS)
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "Consumer lag is unknown" not in page
+    for group in ("audit", "shop", "warehouse", "notifications", "sales"):
+        assert f"<strong>{group}</strong>" in page
