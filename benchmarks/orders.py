@@ -74,7 +74,7 @@ def dead_letter_reasons() -> dict[str, int]:
     """How many dead letters of each (group, type, error), e.g. to explain a lost order."""
     counts: dict[str, int] = {}
     for group, type_, error in DeadLetter.objects.values_list("group", "type", "error"):
-        key = f"{group} set aside {type_}: {error}"
+        key = f"{group} dead-lettered {type_}: {error}"
         counts[key] = counts.get(key, 0) + 1
     return counts
 

@@ -139,8 +139,9 @@ class Conversation:
         return [(s, o) for s in self.steps for o in s.outcomes if o.went_wrong]
 
     @property
-    def waiting(self) -> list[tuple[Step, GroupOutcome]]:
-        not_yet = (Status.WAITING, Status.QUEUED)
+    def unfinished(self) -> list[tuple[Step, GroupOutcome]]:
+        """Groups that have not handled a message yet: waiting, queued or pending."""
+        not_yet = (Status.WAITING, Status.QUEUED, Status.PENDING)
         return [(s, o) for s in self.steps for o in s.outcomes if o.status in not_yet]
 
 

@@ -1,9 +1,16 @@
-"""What each consumer group did with a message: handled, still failing, set aside, queued
-behind an earlier message of its key, or not yet.
+"""What each consumer group did with a message, in the words used everywhere:
+
+- handled: the group's inbox holds it (after failed attempts, perhaps);
+- retrying: its handler failed and a retry is scheduled;
+- waiting: its handler waits for another message (NotYet) or for a rebuild;
+- queued: held back behind an earlier message of its key that is retrying, waiting or a
+  dead letter, so that it does not overtake it;
+- dead-lettered: set aside for a person (it could not be read, or kept failing);
+- pending: the group follows its type and has not got to it yet.
 
 Four tables tell it: the inbox (a committed handling, and the duplicates it skipped),
-dead letters (records set aside), handling failures (attempts that rolled back) and parked
-records (what waits for its turn). `group_outcomes` combines them for one message; the
+dead letters, handling failures (attempts that rolled back) and parked records (what the
+group holds back for its key). `group_outcomes` combines them for one message; the
 loaders fetch them for many messages in a fixed number of queries.
 """
 
@@ -26,10 +33,11 @@ from .models import MessageRecord
 
 class Status(StrEnum):
     HANDLED = "handled"
-    FAILING = "failing"  # attempts failed; neither handled nor set aside (yet)
-    SET_ASIDE = "set_aside"
-    QUEUED = "queued"  # parked behind an earlier message of its key that failed
-    WAITING = "waiting"  # the group follows this type and has not got to it
+    RETRYING = "retrying"
+    WAITING = "waiting"
+    QUEUED = "queued"
+    DEAD_LETTERED = "dead_lettered"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,10 @@ class GroupOutcome:
 
     @property
     def went_wrong(self) -> bool:
-        return self.status in (Status.FAILING, Status.SET_ASIDE) or bool(self.failures)
+        if self.status in (Status.RETRYING, Status.DEAD_LETTERED):
+            return True
+        # Attempts spent waiting for another message are patience, not failure.
+        return bool(self.failures) and self.status != Status.WAITING
 
     @property
     def summary(self) -> str:
@@ -102,19 +113,21 @@ class GroupOutcome:
             if self.duplicates:
                 words += f", {_plural(self.duplicates, 'duplicate')} skipped"
             return words
-        if self.status == Status.SET_ASIDE:
-            return f"set aside: {self.dead_letter.get_reason_display()}"
+        if self.status == Status.DEAD_LETTERED:
+            if self.dead_letter is None:
+                return "dead-lettered"
+            return f"dead-lettered: {self.dead_letter.get_reason_display()}"
         if self.status == Status.QUEUED:
             if self.behind_dead_letter:
                 return "queued behind a dead letter of the same key, until it is retried or skipped"
-            return "queued behind an earlier message of the same key that is being retried"
-        if self.status == Status.FAILING:
-            if self.parked is not None and self.parked.waiting:
-                # What it waits for, in the words of the handler's NotYet.
-                why = self.parked.last_error.partition(": ")[2] or "an earlier message"
-                return f"waiting ({_plural(len(self.failures), 'attempt')}): {why}"
-            return f"failing ({_plural(len(self.failures), 'failed attempt')})"
-        return "waiting"
+            return "queued behind an earlier message of the same key"
+        if self.status == Status.WAITING:
+            # What it waits for, in the words of the handler's NotYet.
+            why = self.parked.last_error.partition(": ")[2] or "an earlier message"
+            return f"waiting ({_plural(len(self.failures), 'attempt')}): {why}"
+        if self.status == Status.RETRYING:
+            return f"retrying ({_plural(len(self.failures), 'failed attempt')})"
+        return "pending"
 
 
 def followers(message_type: str) -> list[str]:
@@ -168,11 +181,16 @@ def _status(name: str, inbox: dict, letters: dict, failures: dict, parked: dict)
     if name in inbox:
         return Status.HANDLED
     if name in letters:
-        return Status.SET_ASIDE
+        return Status.DEAD_LETTERED
     row = parked.get(name)
-    if row is not None and row.next_attempt_at is None and row.dead_letter_id is None:
-        return Status.QUEUED
-    return Status.FAILING if name in failures else Status.WAITING
+    if row is not None:
+        if row.dead_letter_id is not None:
+            return Status.DEAD_LETTERED
+        if row.next_attempt_at is None:
+            return Status.QUEUED
+        return Status.WAITING if row.waiting else Status.RETRYING
+    # Failed, and not parked (yet, or any more): between its attempt and its parking.
+    return Status.RETRYING if name in failures else Status.PENDING
 
 
 def outcomes_by_record(records: list[MessageRecord]) -> dict[int, list[GroupOutcome]]:

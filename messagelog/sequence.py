@@ -27,7 +27,7 @@ class Lifeline:
 
 @dataclass(frozen=True)
 class Tip:
-    """Where an arrow ends: a group that handled, failed, set aside or awaits the message."""
+    """Where an arrow ends: a group and what it made of the message (messagelog.outcomes)."""
 
     group: str
     x: int
@@ -40,7 +40,7 @@ class Tip:
 
     @property
     def failed(self) -> bool:
-        return self.status in (Status.FAILING, Status.SET_ASIDE)
+        return self.status in (Status.RETRYING, Status.DEAD_LETTERED)
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,6 @@ def _tips(step: Step, x: dict[str, int]) -> tuple[Tip, ...]:
         # Its one owner handles it; an outcome row exists even while it waits.
         owner = next((o for o in step.outcomes if o.group == step.source), None)
         if owner is None:
-            return (Tip(step.source, x[step.source], Status.WAITING),)
+            return (Tip(step.source, x[step.source], Status.PENDING),)
         return (Tip(owner.group, x[owner.group], owner.status, len(owner.failures)),)
     return tuple(Tip(o.group, x[o.group], o.status, len(o.failures)) for o in step.outcomes)

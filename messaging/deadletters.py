@@ -24,7 +24,7 @@ from .wire import RawRecord, as_text, decode_headers
 logger = logging.getLogger(__name__)
 
 
-def set_aside(
+def dead_letter(
     group_name: str,
     record: RawRecord,
     reason: DeadLetter.Reason,

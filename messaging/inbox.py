@@ -18,7 +18,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from .contracts import Message, UnknownMessageType, message_class
-from .deadletters import set_aside
+from .deadletters import dead_letter
 from .failures import record_failure
 from .logcontext import message_context
 from .metadata import Delivery, KafkaCoordinates
@@ -42,25 +42,25 @@ def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) 
     try:
         metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord as exc:
-        set_aside(group.name, record, DeadLetter.Reason.MALFORMED, str(exc))
+        dead_letter(group.name, record, DeadLetter.Reason.MALFORMED, str(exc))
         return Outcome.DEAD_LETTERED
     delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
     try:
         contract = message_class(metadata.type)
     except UnknownMessageType as exc:
-        set_aside(group.name, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), metadata)
+        dead_letter(group.name, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), metadata)
         return Outcome.DEAD_LETTERED
     handlers = group.handlers_for(delivery)
     if not handlers:
         return Outcome.IGNORED
     misplaced = _misplaced(contract, record.topic, metadata)
     if misplaced:
-        set_aside(group.name, record, DeadLetter.Reason.INVALID, misplaced, metadata)
+        dead_letter(group.name, record, DeadLetter.Reason.INVALID, misplaced, metadata)
         return Outcome.DEAD_LETTERED
     try:
         message = contract.model_validate(data)
     except ValidationError as exc:
-        set_aside(group.name, record, DeadLetter.Reason.INVALID, str(exc), metadata)
+        dead_letter(group.name, record, DeadLetter.Reason.INVALID, str(exc), metadata)
         return Outcome.DEAD_LETTERED
 
     with message_context(metadata, group.name):

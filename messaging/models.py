@@ -9,6 +9,7 @@ from .metadata import Metadata
 
 logger = logging.getLogger(__name__)
 
+
 class OutboxQuerySet(models.QuerySet):
     def pending(self):
         """Waiting for the relay: neither published, nor refused by Kafka, nor skipped."""
@@ -120,7 +121,7 @@ class InboxEntry(models.Model):
 
 
 class DeadLetter(models.Model):
-    """A record a consumer group set aside so that it could go on with the next one."""
+    """A record a consumer group set aside for a person, so that it could go on with the next."""
 
     class Reason(models.TextChoices):
         MALFORMED = "malformed", "not a readable CloudEvent"
@@ -187,7 +188,7 @@ class HandlingFailure(models.Model):
 
     Append-only, written after the attempt's transaction rolled back (so it survives it).
     The inbox shows only what committed; these rows show the attempts before it, or
-    before the message was set aside as a dead letter.
+    before the message became a dead letter.
     """
 
     group = models.CharField(max_length=100)

@@ -9,7 +9,7 @@ it returns rows only while its own session holds the lock, so a relay whose sess
 was already sending goes out twice, and consumers recognise the repeated message ids.
 
 A row Kafka refuses for good (larger than `MAX_RECORD_BYTES`, or refused by the broker
-as such) is set aside as *refused*: the relay publishes other orders' messages, holds
+as such) is marked *refused*: the relay publishes other orders' messages, holds
 back the later messages of the same key so none overtakes it, and an operator publishes
 it again or skips it from the admin. An idempotent producer that had a record refused by
 the broker fails everything after it, so the relay then makes a new producer and sends

@@ -16,7 +16,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from . import conf, parking
-from .deadletters import set_aside
+from .deadletters import dead_letter
 from .inbox import HandlerFailed, Outcome, handle_record
 from .models import DeadLetter, ParkedRecord
 from .registry import ConsumerGroup, group
@@ -62,7 +62,7 @@ def retry(group_name: str, key: str) -> None:
 def _to_dead_letter(consumer_group: ConsumerGroup, head: ParkedRecord, failure) -> None:
     """The head ran out of tries: a dead letter, still at the head of its key's queue."""
     record = parking.raw(head)
-    head.dead_letter = set_aside(
+    head.dead_letter = dead_letter(
         consumer_group.name,
         record,
         DeadLetter.Reason.HANDLER_FAILED,

@@ -13,10 +13,11 @@ from ..outcomes import GroupOutcome, Status
 
 CHIP_SIGNS = {
     Status.HANDLED: "✓",
-    Status.FAILING: "⟳",
-    Status.SET_ASIDE: "✕",
+    Status.RETRYING: "⟳",
+    Status.WAITING: "⧗",
     Status.QUEUED: "⏸",
-    Status.WAITING: "…",
+    Status.DEAD_LETTERED: "✕",
+    Status.PENDING: "…",
 }
 
 
@@ -45,7 +46,8 @@ def conversation_link(correlation_id: UUID | None, text: str | None = None) -> s
 
 
 def outcome_chips(outcomes: list[GroupOutcome]) -> str:
-    """Every group's outcome in one line: ✓ handled, ⟳ failing, ✕ set aside, … waiting."""
+    """Every group's outcome in one line: ✓ handled, ⟳ retrying, ⧗ waiting, ⏸ queued,
+    ✕ dead-lettered, … pending."""
     if not outcomes:
         return format_html('<span class="mlog-muted">{}</span>', "no consumer")
     return format_html_join(

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from messaging.contracts import all_message_classes, contract_topics
-from messaging.models import DeadLetter, HandlingFailure, InboxEntry
+from messaging.models import DeadLetter, HandlingFailure, InboxEntry, ParkedRecord
 from messaging.registry import groups
 
 from ..models import MessageRecord
@@ -109,7 +109,7 @@ class PublishedFilter(admin.SimpleListFilter):
 # look records up by index, so their cost follows the number of problems, not of messages.
 
 
-def _set_aside() -> Q:
+def _dead_lettered() -> Q:
     records = DeadLetter.objects.annotate(
         record=Subquery(
             MessageRecord.objects.filter(
@@ -126,24 +126,28 @@ def _failed_attempts() -> Q:
 
 def _problem() -> Q:
     failed = MessageRecord.objects.filter(_failed_attempts()).values("pk")
-    set_aside = MessageRecord.objects.filter(_set_aside()).values("pk")
-    return Q(pk__in=failed.union(set_aside))
+    dead = MessageRecord.objects.filter(_dead_lettered()).values("pk")
+    return Q(pk__in=failed.union(dead))
 
 
 def _duplicates() -> Q:
     return Q(message_id__in=InboxEntry.objects.filter(duplicates__gt=0).values("message_id"))
 
 
-WAITING_WINDOW = timedelta(days=1)
+def _parked() -> Q:
+    return Q(message_id__in=ParkedRecord.objects.values("message_id"))
 
 
-def _waiting() -> Q:
-    """A group that follows the message's type has neither handled nor set it aside.
+PENDING_WINDOW = timedelta(days=1)
+
+
+def _pending() -> Q:
+    """A group that follows the message's type has neither handled nor dead-lettered it.
 
     Only recent messages: absence cannot be looked up by index, so this scans, and a
     message waits only while its group lags (the operations page shows a stopped group).
     """
-    waiting = Q(pk__in=[])
+    pending = Q(pk__in=[])
     for message in all_message_classes():
         for group in followers(message.type_name()):
             done = Exists(
@@ -156,8 +160,8 @@ def _waiting() -> Q:
                     offset=OuterRef("offset"),
                 )
             )
-            waiting |= Q(type=message.type_name()) & ~done
-    return Q(time__gte=timezone.now() - WAITING_WINDOW) & waiting
+            pending |= Q(type=message.type_name()) & ~done
+    return Q(time__gte=timezone.now() - PENDING_WINDOW) & pending
 
 
 class OutcomeFilter(admin.SimpleListFilter):
@@ -165,10 +169,11 @@ class OutcomeFilter(admin.SimpleListFilter):
     parameter_name = "outcome"
     OUTCOMES = {
         "problem": ("something went wrong", _problem),
-        "set_aside": ("set aside by a group", _set_aside),
+        "dead_lettered": ("dead-lettered by a group", _dead_lettered),
+        "parked": ("retrying, waiting or queued", _parked),
         "failed": ("failed attempts", _failed_attempts),
         "duplicate": ("duplicate skipped", _duplicates),
-        "waiting": ("waiting for a group (last 24 h)", _waiting),
+        "pending": ("pending for a group (last 24 h)", _pending),
     }
 
     def lookups(self, request, model_admin):

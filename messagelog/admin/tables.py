@@ -1,4 +1,4 @@
-"""The platform's other tables, read-only: what was sent, handled, set aside or failed."""
+"""The runtime's other tables, read-only: what was sent, handled, dead-lettered or failed."""
 
 from django.contrib import admin, messages
 

@@ -72,7 +72,7 @@ def test_two_orders_are_logged_completely_and_each_reads_as_one_conversation(
     ours = {m for m, correlation in on_kafka.values() if correlation in conversations}
     assert ours == sent
 
-    # Every group that follows a message handled it once; nothing failed or was set aside.
+    # Every group that follows a message handled it once; nothing failed or was dead-lettered.
     for record in logged:
         groups = set(
             InboxEntry.objects.filter(message_id=record.message_id).values_list("group", flat=True)

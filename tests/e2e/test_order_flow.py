@@ -117,7 +117,7 @@ def test_the_order_placed_record_is_readable_by_any_kafka_client(live_server, wa
     assert b'"sku":"MUG-001"' in record.value.replace(b" ", b"")
 
 
-def test_a_poison_record_is_set_aside_and_consumers_go_on(live_server, wait_until):
+def test_a_poison_record_is_dead_lettered_and_consumers_go_on(live_server, wait_until):
     product("MUG-001")
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers())
     producer.send(
@@ -140,7 +140,7 @@ def test_a_poison_record_is_set_aside_and_consumers_go_on(live_server, wait_unti
     )
     wait_until(
         lambda: DeadLetter.objects.filter(key="poison").count() == 3,
-        what="the poison record set aside by each group",
+        what="the poison record dead-lettered by each group",
     )
     assert set(DeadLetter.objects.filter(key="poison").values_list("group", "reason")) == {
         ("warehouse", "malformed"),

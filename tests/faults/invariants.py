@@ -260,7 +260,7 @@ def _every_group_handled_every_message_once(poison) -> int:
         if group.process_records is not None:
             continue  # the audit group: checked against the broker above
         # A dead letter an operator retried was handled after all.
-        set_aside = set(
+        dead = set(
             DeadLetter.objects.filter(group=name)
             .exclude(message_id=None)
             .exclude(status=DeadLetter.Status.RETRIED)
@@ -275,5 +275,5 @@ def _every_group_handled_every_message_once(poison) -> int:
                     "message_id", flat=True
                 )
             )
-            assert set(handled) == on_kafka - set_aside, f"{name} handled each {type_} once"
+            assert set(handled) == on_kafka - dead, f"{name} handled each {type_} once"
     return len(dead)

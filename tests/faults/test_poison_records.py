@@ -22,7 +22,7 @@ pytestmark = pytest.mark.faults
 MALFORMED, UNKNOWN, INVALID = "not a readable CloudEvent", "unknown type", "fails its contract"
 
 
-def test_poison_records_are_set_aside_and_every_group_goes_on(shop):
+def test_poison_records_are_dead_lettered_and_every_group_goes_on(shop):
     shop.stack.start_all()
     shop.stream.place(70)
     in_flight = str(shop.stream.placed[-1])

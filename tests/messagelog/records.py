@@ -80,7 +80,7 @@ def handled(
     return entry
 
 
-def set_aside(
+def dead_lettered(
     record: MessageRecord,
     group: str,
     *,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from messagelog.models import MessageRecord
 from messaging.models import DeadLetter
-from tests.messagelog.records import failed, handled, logged, set_aside
+from tests.messagelog.records import dead_lettered, failed, handled, logged
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +26,13 @@ def log():
     rows["retried"] = logged("warehouse.DispatchOrder", correlation_id=correlation_id)
     failed(rows["retried"], "warehouse", 1)
     handled(rows["retried"], "warehouse")
-    rows["set_aside"] = logged("warehouse.DispatchOrder", correlation_id=correlation_id)
-    set_aside(rows["set_aside"], "warehouse")
+    rows["dead_lettered"] = logged("warehouse.DispatchOrder", correlation_id=correlation_id)
+    dead_lettered(rows["dead_lettered"], "warehouse")
     rows["duplicate"] = logged("shop.PlaceOrder", correlation_id=correlation_id)
     handled(rows["duplicate"], "shop", duplicates=1)
-    rows["waiting"] = logged("shop.OrderPlaced", correlation_id=correlation_id)
+    rows["pending"] = logged("shop.OrderPlaced", correlation_id=correlation_id)
     for group in ("warehouse", "sales"):
-        handled(rows["waiting"], group)  # notifications has not got to it
+        handled(rows["pending"], group)  # notifications has not got to it
     rows["long_ago"] = logged(
         "shop.OrderConfirmed", correlation_id=correlation_id, at=timezone.now() - timedelta(days=3)
     )
@@ -60,17 +60,17 @@ def listed(client, query: str, rows: dict) -> set[str]:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("outcome=set_aside", {"set_aside", "unreadable"}),
+        ("outcome=dead_lettered", {"dead_lettered", "unreadable"}),
         ("outcome=failed", {"retried"}),
-        ("outcome=problem", {"set_aside", "unreadable", "retried"}),
+        ("outcome=problem", {"dead_lettered", "unreadable", "retried"}),
         ("outcome=duplicate", {"duplicate"}),
         # The confirmation nobody handled is too old to count as waiting.
-        ("outcome=waiting", {"waiting"}),
+        ("outcome=pending", {"pending"}),
         ("kind=bad", {"unreadable"}),
-        ("kind=command", {"fine", "retried", "set_aside", "duplicate"}),
-        ("type=shop.OrderPlaced", {"waiting"}),
+        ("kind=command", {"fine", "retried", "dead_lettered", "duplicate"}),
+        ("type=shop.OrderPlaced", {"pending"}),
         ("topic=shop.commands", {"duplicate"}),
-        ("app=warehouse", {"fine", "retried", "set_aside"}),
+        ("app=warehouse", {"fine", "retried", "dead_lettered"}),
     ],
 )
 def test_each_filter_lists_exactly_its_records(admin_client, log, query, expected):

@@ -12,11 +12,11 @@ from django.urls import reverse
 from messagelog.models import MessageRecord
 from messaging.models import DeadLetter
 from tests.messagelog.records import (
+    dead_lettered,
     failed,
     handled,
     logged,
     long_conversation,
-    set_aside,
     staff,
 )
 
@@ -39,7 +39,7 @@ def operator(client):
 
 @pytest.fixture
 def order():
-    """An order whose dispatch the warehouse could not handle: it was set aside."""
+    """An order whose dispatch the warehouse could not handle: it was dead-lettered."""
     correlation_id = uuid.uuid4()
     place = logged("shop.PlaceOrder", correlation_id=correlation_id)
     handled(place, "shop")
@@ -51,7 +51,7 @@ def order():
     dispatch = logged("warehouse.DispatchOrder", correlation_id=correlation_id, cause=reserved)
     for attempt in (1, 2, 3):
         failed(dispatch, "warehouse", attempt, "RuntimeError: carrier API down")
-    set_aside(dispatch, "warehouse")
+    dead_lettered(dispatch, "warehouse")
     return correlation_id
 
 
@@ -116,7 +116,7 @@ def test_the_log_lists_kind_type_app_conversation_and_every_groups_outcome(opera
     assert 'class="mlog-badge mlog-command"' in page and 'class="mlog-badge mlog-event"' in page
     assert "DispatchOrder" in page and "to warehouse" in page and "from shop" in page
     assert conversation_url(order) in page
-    assert re.search(r'mlog-chip mlog-set_aside"[^>]*>✕ warehouse', page)
+    assert re.search(r'mlog-chip mlog-dead_lettered"[^>]*>✕ warehouse', page)
     assert re.search(r'mlog-chip mlog-handled"[^>]*>✓ sales', page)
 
 
@@ -130,7 +130,9 @@ def test_a_record_shows_headers_payload_coordinates_and_the_error(operator, orde
     assert conversation_url(order) in page
     assert "ce_specversion" in page and "&quot;order_id&quot;" in page
     assert f"{record.offset}" in page and "warehouse.commands" in page
-    assert "set aside: handler kept failing" in page and "RuntimeError: carrier API down" in page
+    assert (
+        "dead-lettered: handler kept failing" in page and "RuntimeError: carrier API down" in page
+    )
 
 
 def test_the_log_costs_the_same_queries_for_a_page_of_5_or_of_50(operator):
@@ -163,7 +165,7 @@ def test_the_log_never_counts_the_whole_table(operator):
         operator.get(LOG)
         operator.get(LOG + "?kind=event&type=shop.OrderPlaced")
         # The date filter's own parameters: an aware midnight, as the admin writes it.
-        operator.get(LOG, {"outcome": "waiting", "time__gte": "2020-01-01 00:00:00+00:00"})
+        operator.get(LOG, {"outcome": "pending", "time__gte": "2020-01-01 00:00:00+00:00"})
 
     counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
     assert counts, "the list shows how many messages match"
@@ -217,11 +219,11 @@ def test_a_conversation_page_shows_sequence_tree_steps_and_what_failed(operator,
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "<svg" in page and 'marker-end="url(#head-command-set_aside)"' in page
+    assert "<svg" in page and 'marker-end="url(#head-command-dead_lettered)"' in page
     assert 'class="mlog-tree"' in page
     assert page.count('class="mlog-step ') == 4
     assert "What went wrong" in page and "RuntimeError: carrier API down" in page
-    assert "set aside: handler kept failing" in page
+    assert "dead-lettered: handler kept failing" in page
 
 
 def test_an_unknown_conversation_is_a_404_that_says_so(operator):

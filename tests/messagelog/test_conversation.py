@@ -110,7 +110,7 @@ def test_a_message_still_in_the_outbox_is_shown_as_waiting_there():
         ("PlaceOrder", "on Kafka"),
         ("OrderPlaced", "waiting in the outbox"),
     ]
-    assert [o.status for o in steps[1].outcomes] == [Status.WAITING] * 3
+    assert [o.status for o in steps[1].outcomes] == [Status.PENDING] * 3
 
 
 def test_a_command_nobody_caused_comes_from_the_web():
@@ -222,7 +222,11 @@ def test_problems_list_every_group_that_failed_or_set_a_message_aside():
     talk = conversation([dispatch], dead_letters=[letter])
 
     [(step, outcome)] = talk.problems
-    assert (step.name, outcome.group, outcome.status) == ("DispatchOrder", "warehouse", "set_aside")
+    assert (step.name, outcome.group, outcome.status) == (
+        "DispatchOrder",
+        "warehouse",
+        "dead_lettered",
+    )
     assert talk.finished_at == at(90)
 
 

@@ -12,7 +12,7 @@ from kafka.errors import KafkaTimeoutError
 from messagelog import lag, operations
 from messaging.models import OutboxMessage
 from messaging.topics import create_topics
-from tests.messagelog.records import failed, logged, set_aside, staff
+from tests.messagelog.records import dead_lettered, failed, logged, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_lag_is_shown_per_group_topic_and_partition_and_never_negative(monkeypat
 
 def test_bad_records_are_counted_by_group_and_reason():
     dispatch = logged("warehouse.DispatchOrder", correlation_id=uuid.uuid4())
-    set_aside(dispatch, "warehouse")
+    dead_lettered(dispatch, "warehouse")
     failed(dispatch, "warehouse", 1)
     failed(dispatch, "warehouse", 2)
 

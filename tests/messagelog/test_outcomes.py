@@ -9,7 +9,7 @@ from django.utils import timezone
 from messagelog.models import MessageRecord
 from messagelog.outcomes import Status, followers, group_outcomes, outcomes_by_record
 from messaging.models import DeadLetter, ParkedRecord
-from tests.messagelog.records import failed, handled, logged, set_aside
+from tests.messagelog.records import dead_lettered, failed, handled, logged
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +31,8 @@ def test_every_following_group_has_an_outcome_even_before_it_acts():
     outcomes = by_group(outcomes_by_record([placed])[placed.pk])
 
     assert list(outcomes) == ["warehouse", "notifications", "sales"]
-    assert outcomes["warehouse"].status == Status.WAITING
-    assert outcomes["warehouse"].summary == "waiting"
+    assert outcomes["warehouse"].status == Status.PENDING
+    assert outcomes["warehouse"].summary == "pending"
     sales = outcomes["sales"]
     assert sales.status == Status.HANDLED
     assert sales.duration == timedelta(milliseconds=12)
@@ -56,16 +56,16 @@ def test_failed_attempts_before_success_are_counted_and_shown():
     assert outcome.went_wrong
 
 
-def test_a_message_set_aside_shows_the_reason_error_traceback_and_attempts():
+def test_a_dead_lettered_message_shows_the_reason_error_traceback_and_attempts():
     dispatch = logged("warehouse.DispatchOrder", correlation_id=uuid.uuid4())
     for attempt in (1, 2, 3):
         failed(dispatch, "warehouse", attempt)
-    set_aside(dispatch, "warehouse")
+    dead_lettered(dispatch, "warehouse")
 
     [outcome] = outcomes_by_record([dispatch])[dispatch.pk]
 
-    assert outcome.status == Status.SET_ASIDE
-    assert outcome.summary == "set aside: handler kept failing"
+    assert outcome.status == Status.DEAD_LETTERED
+    assert outcome.summary == "dead-lettered: handler kept failing"
     assert outcome.attempts == 3
     assert outcome.error == "RuntimeError: carrier API down"
     assert outcome.traceback.startswith("Traceback")
@@ -75,7 +75,7 @@ def test_a_message_set_aside_shows_the_reason_error_traceback_and_attempts():
 def test_a_handled_message_wins_over_an_older_dead_letter():
     """Set aside, then retried successfully (e.g. replayed into the group)."""
     dispatch = logged("warehouse.DispatchOrder", correlation_id=uuid.uuid4())
-    letter = set_aside(dispatch, "warehouse")
+    letter = dead_lettered(dispatch, "warehouse")
     entry = handled(dispatch, "warehouse")
 
     [outcome] = group_outcomes(dispatch.type, inbox=[entry], dead_letters=[letter])
@@ -83,14 +83,14 @@ def test_a_handled_message_wins_over_an_older_dead_letter():
     assert outcome.status == Status.HANDLED
 
 
-def test_a_message_still_being_retried_is_failing():
+def test_a_message_still_being_retried_is_retrying():
     dispatch = logged("warehouse.DispatchOrder", correlation_id=uuid.uuid4())
     failed(dispatch, "warehouse", 1)
 
     [outcome] = outcomes_by_record([dispatch])[dispatch.pk]
 
-    assert outcome.status == Status.FAILING
-    assert outcome.summary == "failing (1 failed attempt)"
+    assert outcome.status == Status.RETRYING
+    assert outcome.summary == "retrying (1 failed attempt)"
 
 
 def test_a_message_waiting_for_an_earlier_one_says_so():
@@ -104,11 +104,11 @@ def test_a_message_waiting_for_an_earlier_one_says_so():
 
     by_group = {o.group: o for o in outcomes_by_record([dispatched])[dispatched.pk]}
 
-    assert by_group["notifications"].status == Status.FAILING
+    assert by_group["notifications"].status == Status.WAITING
     assert by_group["notifications"].summary == (
         "waiting (2 attempts): order 1's OrderPlaced has not been handled yet"
     )
-    assert by_group["shop"].summary == "waiting"  # not got to it yet
+    assert by_group["shop"].summary == "pending"  # not got to it yet
 
 
 def test_a_message_queued_behind_a_dead_letter_says_so():
@@ -126,7 +126,7 @@ def test_a_message_queued_behind_a_dead_letter_says_so():
     outcomes = outcomes_by_record([placed, cancelled])
     sales = {pk: next(o for o in found if o.group == "sales") for pk, found in outcomes.items()}
 
-    assert sales[placed.pk].status == Status.SET_ASIDE
+    assert sales[placed.pk].status == Status.DEAD_LETTERED
     assert sales[cancelled.pk].status == Status.QUEUED
     assert sales[cancelled.pk].summary.startswith("queued behind a dead letter")
 
@@ -155,8 +155,8 @@ def test_an_unreadable_record_is_matched_to_its_dead_letters_by_where_it_was_rea
     outcomes = outcomes_by_record([poison, elsewhere])
 
     assert {o.group: o.summary for o in outcomes[poison.pk]} == {
-        "sales": "set aside: not a readable CloudEvent",
-        "warehouse": "set aside: not a readable CloudEvent",
+        "sales": "dead-lettered: not a readable CloudEvent",
+        "warehouse": "dead-lettered: not a readable CloudEvent",
     }
     assert outcomes[elsewhere.pk] == []
 

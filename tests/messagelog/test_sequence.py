@@ -77,7 +77,7 @@ def test_a_command_goes_from_its_sender_to_its_owner_with_the_owners_outcome():
     )
     assert (last.x, [(t.group, t.status) for t in last.tips]) == (
         x["shop"],
-        [("warehouse", Status.WAITING)],
+        [("warehouse", Status.PENDING)],
     )
     assert last.rightward and last.label_anchor == "start"
 
@@ -92,7 +92,7 @@ def test_an_event_goes_from_its_owner_to_every_group_that_follows_it():
     assert arrow.kind == "event" and arrow.x == lanes(diagram([place]))["shop"]
     assert [(t.group, t.status, t.failed) for t in arrow.tips] == [
         ("warehouse", Status.HANDLED, False),
-        ("notifications", Status.WAITING, False),
+        ("notifications", Status.PENDING, False),
         ("sales", Status.HANDLED, False),
     ]
 

@@ -62,7 +62,7 @@ def test_a_message_the_group_does_not_follow_is_ignored():
         (b'{"order_id": "x"}', [("ce_type", b"shop.OrderPlaced")], DeadLetter.Reason.MALFORMED),
     ],
 )
-def test_an_unreadable_record_is_set_aside(warehouse, value, headers, reason):
+def test_an_unreadable_record_is_dead_lettered(warehouse, value, headers, reason):
     outcome = handle_record(warehouse, raw_record(value, headers, offset=7))
 
     assert outcome == Outcome.DEAD_LETTERED
@@ -76,7 +76,7 @@ def test_an_unreadable_record_is_set_aside(warehouse, value, headers, reason):
     assert letter.error
 
 
-def test_an_unknown_type_is_set_aside(warehouse):
+def test_an_unknown_type_is_dead_lettered(warehouse):
     record = record_of(order_placed(("MUG-001", 1)))
     headers = [(k, b"shop.OrderTeleported" if k == "ce_type" else v) for k, v in record.headers]
 
@@ -87,7 +87,7 @@ def test_an_unknown_type_is_set_aside(warehouse):
     assert "shop.OrderTeleported" in letter.error
 
 
-def test_a_record_that_breaks_its_contract_is_set_aside(warehouse):
+def test_a_record_that_breaks_its_contract_is_dead_lettered(warehouse):
     record = record_of(order_placed(("MUG-001", 1)))
     data = json.loads(record.value)
     data["lines"][0]["quantity"] = -5
@@ -109,7 +109,7 @@ def test_a_record_that_breaks_its_contract_is_set_aside(warehouse):
         ({"ce_source": b"warehouse"}, "is published by shop, but the record names warehouse"),
     ],
 )
-def test_a_record_that_does_not_belong_where_it_was_read_is_set_aside(warehouse, change, why):
+def test_a_record_that_does_not_belong_where_it_was_read_is_dead_lettered(warehouse, change, why):
     """`ce_type` is only a claim: a command on an event topic is not handled as a command."""
     product("MUG-001")
     record = record_of(order_placed(("MUG-001", 1)))

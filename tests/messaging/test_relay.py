@@ -113,7 +113,7 @@ def test_a_leader_whose_session_was_terminated_stops_at_once_and_a_standby_takes
     assert read_key(str(order_id)) == []
 
 
-def test_a_row_kafka_refuses_for_good_is_set_aside_and_its_key_waits_behind_it(
+def test_a_row_kafka_refuses_for_good_is_dead_lettered_and_its_key_waits_behind_it(
     topics, kafka, settings
 ):
     settings.MESSAGING = {**settings.MESSAGING, "MAX_RECORD_BYTES": 2000}
