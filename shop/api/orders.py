@@ -112,7 +112,9 @@ class OrderDetailApi(APIView):
             kind = serializers.ChoiceField(choices=["command", "event"])
             type = serializers.CharField(help_text='"<owning app>.<Name>", e.g. shop.OrderPlaced')
             source = serializers.CharField(help_text="The app that owns the message.")
-            state = serializers.CharField(help_text='"in the outbox" or "on Kafka".')
+            state = serializers.CharField(
+                help_text='"on Kafka", "published, not yet in the log" or "waiting in the outbox".'
+            )
             handled_by = serializers.ListField(
                 child=serializers.CharField(), help_text="Consumer groups that handled it."
             )

@@ -125,7 +125,7 @@ def test_a_just_requested_order_is_there_at_once_as_requested(api, other_api):
     assert (entry["type"], entry["kind"], entry["state"]) == (
         "shop.PlaceOrder",
         "command",
-        "in the outbox",
+        "waiting in the outbox",
     )
     assert other_api.get(url).status_code == 404
 
