@@ -23,7 +23,6 @@ from warehouse.contracts import (
     DispatchOrder,
     DispatchRejected,
     OrderDispatched,
-    ReservedLine,
     Shortage,
     StockReserved,
     StockUnavailable,
@@ -211,14 +210,7 @@ def order_confirm(*, order_id: uuid.UUID, caused_by: Metadata) -> Order:
         return order  # cancelled meanwhile: the warehouse releases on OrderCancelled
     outbox.send(OrderConfirmed(order_id=order.id), caused_by=caused_by)
     outbox.send(
-        DispatchOrder(
-            order_id=order.id,
-            recipient=order.customer_name,
-            address=order.address,
-            lines=tuple(
-                ReservedLine(sku=ln.sku, quantity=ln.quantity) for ln in order.lines.order_by("sku")
-            ),
-        ),
+        DispatchOrder(order_id=order.id, recipient=order.customer_name, address=order.address),
         caused_by=caused_by,
     )
     return order

@@ -44,11 +44,11 @@ class OrderStockEvent(WarehouseEvent):
 
 
 class DispatchOrder(WarehouseCommand):
-    """Ship the reserved lines to this address. Answered by OrderDispatched or DispatchRejected."""
+    """Ship what is reserved for the order to this address. Answered by OrderDispatched or
+    DispatchRejected. The warehouse ships its own reservation: the lines are not repeated."""
 
     recipient: Annotated[str, Field(min_length=1, max_length=100)]
     address: Annotated[str, Field(min_length=1, max_length=500)]
-    lines: Annotated[tuple[ReservedLine, ...], Field(min_length=1)]
 
 
 class CancelDispatch(WarehouseCommand):

@@ -41,7 +41,6 @@ def test_a_placed_order_is_confirmed_and_its_dispatch_asked_for():
         "order_id": str(order.id),
         "recipient": CUSTOMER.name,
         "address": CUSTOMER.address,
-        "lines": [{"sku": "KTL-002", "quantity": 1}, {"sku": "MUG-001", "quantity": 2}],
     }
     for message in (confirmed, dispatch):
         assert (message.correlation_id, message.causation_id) == (

@@ -7,7 +7,7 @@ from messaging.contracts import Message
 from messaging.metadata import Metadata
 from messaging.models import OutboxMessage
 from tests.factories import CUSTOMER, order_placed
-from warehouse.contracts import CancelDispatch, DispatchOrder, ReservedLine
+from warehouse.contracts import CancelDispatch, DispatchOrder
 from warehouse.models import Reservation, Stock
 from warehouse.services import dispatch_request, dispatch_ship, stock_reserve
 
@@ -25,12 +25,7 @@ class Parcel:
         return Metadata.for_message(message, correlation_id=self.correlation_id)
 
     def dispatch_order(self, address: str = CUSTOMER.address) -> DispatchOrder:
-        return DispatchOrder(
-            order_id=self.order_id,
-            recipient=CUSTOMER.name,
-            address=address,
-            lines=tuple(ReservedLine(sku=sku, quantity=qty) for sku, qty in self.lines),
-        )
+        return DispatchOrder(order_id=self.order_id, recipient=CUSTOMER.name, address=address)
 
     def cancel_dispatch(self, reason: str = "at your request") -> CancelDispatch:
         return CancelDispatch(order_id=self.order_id, reason=reason)
