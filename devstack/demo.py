@@ -8,7 +8,6 @@ that dies stops the demo.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -26,12 +25,12 @@ from typing import TextIO
 
 from honcho.printer import Message, Printer
 
+from devstack import demo_env
 from devstack.processes import (
     DevstackError,
     Service,
     ensure_port_free,
     exclusive,
-    is_locked,
     stop_leftovers,
 )
 from devstack.procfile import process_types
@@ -64,9 +63,8 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
         # Checked only now: a web server left by a killed demo has just been stopped.
         ensure_port_free(HOST, port, what="the shop's web server", hint="Run with PORT=8001.")
         env = _demo_env(started, port)
-        env_file = _env_file(data_dir)
-        env_file.parent.mkdir(parents=True, exist_ok=True)
-        env_file.write_text(json.dumps({k: env[k] for k in (*URL_VARIABLES, "SHOP_DEMO")}))
+        # For manage.py in another shell (devstack.demo_env): what it needs of `env`.
+        env_file = demo_env.write(data_dir, {k: env[k] for k in (*URL_VARIABLES, "SHOP_DEMO")})
         try:
             if setup:
                 run_setup(env)
@@ -129,11 +127,11 @@ def reset(data_dir: Path = DATA_DIR) -> int:
 
 
 def print_env(data_dir: Path = DATA_DIR) -> int:
-    env_file = _env_file(data_dir)
-    if not env_file.exists() or not is_locked(data_dir):
+    variables = demo_env.read(data_dir)
+    if variables is None:
         print(f"No demo is running from {data_dir} (start one with `make demo`).", file=sys.stderr)
         return 1
-    for name, value in json.loads(env_file.read_text()).items():
+    for name, value in variables.items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 
@@ -207,10 +205,6 @@ def answers(port: int) -> bool:
         return False
 
 
-def _env_file(data_dir: Path) -> Path:
-    return data_dir / "run" / "env.json"
-
-
 def _apps_run_dir(data_dir: Path) -> Path:
     return data_dir / "run" / "apps"  # processes.exclusive stops these before the servers
 
@@ -249,10 +243,20 @@ def _banner(
             rule,
             *lines,
             "",
-            f"  Server logs: {data_dir / 'log'}/   For manage.py in another shell:",
-            '    eval "$(.venv/bin/python -m devstack env)"',
+            f"  Server logs: {data_dir / 'log'}/",
+            *_another_shell(data_dir),
             "  Ctrl-C stops everything.",
             rule,
             "",
         ]
     )
+
+
+def _another_shell(data_dir: Path) -> list[str]:
+    if data_dir == DATA_DIR:
+        return [f"  In another shell in {ROOT}, `python manage.py ...` uses this demo."]
+    # manage.py reads only its own checkout's var/ (devstack.demo_env): say how to point it.
+    return [
+        "  For manage.py in another shell:",
+        f'    eval "$(.venv/bin/python -m devstack --data-dir {shlex.quote(str(data_dir))} env)"',
+    ]

@@ -1,7 +1,7 @@
 """A `python -m devstack demo` subprocess on a Procfile of stand-ins, for the devstack tests.
 
-Every URL is configured, so no embedded server starts: these tests are about the processes
-and the supervisor, not the shop.
+Every URL is configured (to servers that do not exist, unless a test passes real ones), so no
+embedded server starts: these tests are about the processes and the supervisor, not the shop.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.processes import wait_until
@@ -29,14 +30,23 @@ sleeper: python -c "import time; time.sleep(600)"
 
 
 class Demo:
-    def __init__(self, tmp_path: Path, port: int, attempt: int = 1, procfile: str = PROCFILE):
-        self.data_dir = tmp_path / "var"
+    def __init__(
+        self,
+        tmp_path: Path,
+        port: int,
+        attempt: int = 1,
+        procfile: str = PROCFILE,
+        *,
+        env: Mapping[str, str] | None = None,
+        data_dir: Path | None = None,
+    ):
+        self.data_dir = data_dir or tmp_path / "var"
         self.port = port
         site = tmp_path / "site"
         (site / "health" / "live").mkdir(parents=True, exist_ok=True)
         (site / "health" / "live" / "index.html").write_text("ok")
         procfile_path = tmp_path / "Procfile"
-        procfile_path.write_text(procfile.format(site=site))
+        procfile_path.write_text(procfile.replace("{site}", str(site)))
         self.log = tmp_path / f"demo-{attempt}.log"
         env = {
             **os.environ,
@@ -44,6 +54,7 @@ class Demo:
             "DATABASE_URL": "postgresql://configured/shop",
             "CELERY_BROKER_URL": "redis://configured/0",
             "KAFKA_BOOTSTRAP_SERVERS": "configured:9092",
+            **(env or {}),
         }
         with self.log.open("w") as log:
             # Its own session, like a terminal's foreground job: killpg stands for Ctrl-C.
