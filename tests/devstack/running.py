@@ -22,6 +22,7 @@ BANNER = "The event-driven shop is up"
 # The stand-in worker says what a Celery worker says once it consumes, a second late: the
 # banner must wait for it, as it waits for the web server to answer /health/live/.
 WORKER = "import time; time.sleep(1); print('celery worker x@vm ready.'); time.sleep(600)"
+READY = '{"status": "ok", "checks": {"kafka": {"ok": true, "detail": {"standin": 0}}}}'
 PROCFILE = f"""\
 web: python -m http.server $PORT --bind 127.0.0.1 --directory {{site}}
 worker-standin: python -c "{WORKER}"
@@ -38,13 +39,17 @@ class Demo:
         procfile: str = PROCFILE,
         *,
         env: Mapping[str, str] | None = None,
+        setup: bool = False,
         data_dir: Path | None = None,
     ):
         self.data_dir = data_dir or tmp_path / "var"
         self.port = port
-        site = tmp_path / "site"
+        self.site = site = tmp_path / "site"
         (site / "health" / "live").mkdir(parents=True, exist_ok=True)
         (site / "health" / "live" / "index.html").write_text("ok")
+        # What the shop's readiness check says once every consumer group has caught up.
+        (site / "health" / "ready").mkdir(parents=True, exist_ok=True)
+        (site / "health" / "ready" / "index.html").write_text(READY)
         procfile_path = tmp_path / "Procfile"
         procfile_path.write_text(procfile.replace("{site}", str(site)))
         self.log = tmp_path / f"demo-{attempt}.log"
@@ -68,7 +73,7 @@ class Demo:
                     "demo",
                     "--procfile",
                     str(procfile_path),
-                    "--skip-setup",
+                    *([] if setup else ["--skip-setup"]),
                 ],
                 cwd=ROOT,
                 env=env,
@@ -94,8 +99,8 @@ class Demo:
         assert len(lines()) >= count, self.output()
         return lines()
 
-    def wait_for_banner(self) -> None:
-        self.wait_for(BANNER)
+    def wait_for_banner(self, timeout: float = 60) -> None:
+        self.wait_for(BANNER, timeout=timeout)
 
     def app_pids(self) -> dict[str, int]:
         pid_files = (self.data_dir / "run" / "apps").glob("*.pid")

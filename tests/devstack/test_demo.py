@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +73,14 @@ def test_the_next_start_stops_what_a_killed_demo_left(demo: Demo, tmp_path: Path
         assert not any(alive(pid) for pid in orphans)
     finally:
         assert again.stop() == 0
+
+
+def test_the_banner_waits_until_every_consumer_group_has_caught_up(demo: Demo) -> None:
+    ready = demo.site / "health" / "ready" / "index.html"
+    ready.write_text('{"status": "ok", "checks": {"kafka": {"ok": true, "detail": {"shop": 14}}}}')
+    demo.wait_for(r"x@vm ready\.")
+    time.sleep(2)  # eight looks at /health/ready/, each answering that the shop's group lags
+    assert BANNER not in demo.output()
+
+    ready.write_text('{"status": "ok", "checks": {"kafka": {"ok": true, "detail": {"shop": 0}}}}')
+    demo.wait_for_banner(timeout=10)
