@@ -8,6 +8,16 @@ behind it until it is handled, or becomes a dead letter that an operator retries
 skips (messaging.retrying). Other keys go on at full speed. The consumer (and a replay)
 hands each batch here; the offsets it then commits are safe, because what was parked is
 in the database.
+
+Records that cannot be read as one of our messages at all (not a CloudEvent, an unknown
+type, breaking their contract, on the wrong topic) are dead-lettered at once by the inbox,
+without holding their key: their key cannot be trusted, so any record could otherwise
+stall any order. Handlers stay correct if such a record is retried late: a compensation
+met before its cause is recorded, and the late cause is compensated on arrival.
+
+Decided against: pausing the whole partition (one bad order would hold up every order
+that shares its partition) and handling later records anyway (a cancellation could then
+be handled before the placement it cancels, and be lost when the placement is retried).
 """
 
 from django.db import transaction

@@ -1,35 +1,25 @@
 """Parking: the records a consumer group holds back for a key, a queue in written order.
 
-When a handler fails, its record is parked for (group, key) and a Celery task retries it
-with exponential backoff. Until it succeeds, or runs out of attempts and is dead-lettered,
-every later record of the same key for that group is parked behind it instead of being
-handled, so no message of an order overtakes an earlier one that is still failing; other
-keys go on at full speed. The consumer commits a parked record's offset: the parked copy
-in the database is what will be handled.
+A record is parked for its (group, key) when its handler fails, or when it comes while
+records of its key are parked and must not overtake them (messaging.handling decides
+which). The queue's head is the record retried (messaging.retrying), or a dead letter
+that keeps its place until an operator retries or skips it; the others wait behind it.
+The consumer commits a parked record's offset: the copy kept here, byte for byte, is what
+will be handled.
 
-"Later" means written later (the message's own time), not read later. Kafka keeps order
-only within a partition, so a group that reads two topics can read an order's
-OrderDispatched before the OrderPlaced it descends from. If OrderDispatched's handler then
-waits for what OrderPlaced brings (it raises NotYet), OrderPlaced must not queue behind it,
-or neither would ever be handled: a record from another partition that was written before
-everything parked for its key goes ahead, and once it is handled a head that waits is
-retried at once. A record of the same partition as a parked one always queues: there
-Kafka's order is the order. Write times come from the producers' clocks; across hosts they
-must agree to better than the time between an event and its consequences (NTP does).
+The queue's order is the order its messages were written (their own time), not the order
+they were read. Kafka keeps order only within a partition, so a group that reads two
+topics can read an order's OrderDispatched before the OrderPlaced it descends from. If
+OrderDispatched's handler then waits for what OrderPlaced brings (it raises NotYet),
+OrderPlaced must not queue behind it, or neither would ever be handled: a record from
+another partition that was written before everything parked for its key goes ahead
+(`ahead_of`), and once it is handled a head that waits is retried at once (`wake_head`).
+A record of the same partition as a parked one always queues: there Kafka's order is the
+order. Write times come from the producers' clocks; across hosts they must agree to
+better than the time between an event and its consequences (NTP does).
 
-A record whose handler kept failing becomes a dead letter and stays at the head of its
-key's queue (Axon's sequenced dead-letter queue): the group's later records of that key
-wait behind it, shown as queued behind a dead letter, until an operator retries it (it is
-handled in its place, then the queue drains in order) or skips it (the queue drains
-without it). Records that cannot be read as one of our messages at all (not a CloudEvent,
-an unknown type, failing their contract, on the wrong topic) are dead-lettered without
-holding their key: their key cannot be trusted, so any record could otherwise stall any
-order. Handlers stay correct if such a record is retried late: a compensation met before
-its cause is recorded, and the late cause is compensated on arrival.
-
-Decided against: pausing the whole partition (one bad order would hold up every order
-that shares its partition) and handling later records anyway (a cancellation could then
-be handled before the placement it cancels, and be lost when the placement is retried).
+Also here, for everything that parks or drains a queue: the key's lock, and when the
+head is tried next (the backoff, and the retry task on the group's own queue).
 """
 
 import base64
@@ -137,7 +127,7 @@ def _queue_time(
 ) -> datetime | None:
     """The record's place in its key's queue: its write time, but never before a record
     parked from the same partition, whose order is Kafka's (clocks can disagree with it),
-    unless the queue waits and so follows write times alone (see _ahead_of)."""
+    unless the queue waits and so follows write times alone (see ahead_of)."""
     if written_at is not None and head_waits(queue(group_name, key)):
         return written_at
     latest = ParkedRecord.objects.filter(

@@ -3,10 +3,10 @@
 A Celery task on the group's own queue retries the head of a key's queue with exponential
 backoff, up to HANDLER_ATTEMPTS tries in all, or for up to PREREQUISITE_WAIT_SECONDS when
 its handler waits for a message (NotYet); then hands on, in order, what queued behind it.
-A head that runs out of tries becomes a dead letter and keeps its place: the key waits
-for an operator, who retries it (handled in its place, then the queue drains) or skips
-it (the queue drains without it). The scheduler's sweep re-queues retries whose task was
-lost.
+A head that runs out of tries becomes a dead letter and keeps its place (Axon's sequenced
+dead-letter queue): the key waits for an operator, who retries it (handled in its place,
+then the queue drains) or skips it (the queue drains without it). The scheduler's sweep
+re-queues retries whose task was lost.
 """
 
 from datetime import timedelta
