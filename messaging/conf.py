@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "CONSUMER_POLL_TIMEOUT_MS": 250,
     "CONSUMER_MAX_RECORDS": 200,
     # A handler that raises is tried this many times in all (the first by the consumer,
-    # then by Celery with exponential backoff), then dead-lettered (messaging.parking).
+    # then by Celery with exponential backoff), then dead-lettered (messaging.retrying).
     "HANDLER_ATTEMPTS": 5,
     "RETRY_BACKOFF_SECONDS": 1.0,
     "RETRY_BACKOFF_MAX_SECONDS": 60.0,

@@ -5,7 +5,8 @@ group's handlers in one transaction with the group's inbox row for the message a
 outbox rows the handlers emit: effects and outgoing messages commit together, or not at
 all, and a redelivered record finds its inbox row and has no second effect. A record that
 cannot be read as one of our messages is dead-lettered (messaging.deadletters); a handler
-that raises is HandlerFailed, for the caller to retry (messaging.handling).
+that raises is HandlerFailed, for the caller to park (messaging.handling) and retry
+(messaging.retrying).
 """
 
 import logging
@@ -133,8 +134,9 @@ def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
     started_at = timezone.now()
     try:
         return _handle_once(group, delivery, message, handlers)
-    # Any exception from a handler is a failed attempt: recorded, then retried later
-    # (messaging.parking), so one broken message never stops the group.
+    # Any exception from a handler is a failed attempt: recorded, then parked and retried
+    # later (messaging.handling, messaging.retrying), so one broken message never stops
+    # the group.
     except Exception as exc:
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
         record_failure(

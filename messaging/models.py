@@ -1,4 +1,5 @@
-"""The runtime's tables: the outbox, the inbox, dead letters, parked records, replays."""
+"""The runtime's tables: the outbox, the inbox, failed attempts, dead letters, parked
+records, broker losses and replay checkpoints."""
 
 import logging
 
@@ -261,7 +262,7 @@ class ParkedRecord(models.Model):
     or a later one of the same key waiting behind it, so that none overtakes another.
 
     The first row of a (group, key), by the time its message was written, is the one
-    being retried (messaging.parking).
+    being retried (the queue: messaging.parking; its retries: messaging.retrying).
     """
 
     group = models.CharField(max_length=100)
@@ -283,7 +284,7 @@ class ParkedRecord(models.Model):
     # The handler raised NotYet: it waits for another message rather than failing.
     waiting = models.BooleanField(default=False)
     # It ran out of tries: a dead letter that keeps its place at the head of the key's
-    # queue until an operator retries or skips it (messaging.parking).
+    # queue until an operator retries or skips it (messaging.retrying).
     dead_letter = models.OneToOneField(
         DeadLetter, null=True, blank=True, on_delete=models.SET_NULL, related_name="parked"
     )

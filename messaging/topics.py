@@ -1,4 +1,5 @@
-"""The topics the shop needs: every topic a contract names, plus the audit's view of them."""
+"""The topics the shop needs: every topic a contract names, and each consumer group's
+dead-letter topic (the audit group, which dead-letters nothing, has none)."""
 
 import logging
 
