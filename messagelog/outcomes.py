@@ -5,7 +5,8 @@
 - waiting: its handler waits for another message (NotYet) or for a rebuild;
 - queued: held back behind an earlier message of its key that is retrying, waiting or a
   dead letter, so that it does not overtake it;
-- dead-lettered: set aside for a person (it could not be read, or kept failing);
+- dead-lettered: left for a person to retry or skip (it could not be read, or its handler
+  ran out of tries);
 - pending: the group follows its type and has not got to it yet.
 
 Four tables tell it: the inbox (a committed handling, and the duplicates it skipped),

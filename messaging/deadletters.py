@@ -1,8 +1,8 @@
-"""Dead letters: records a consumer group set aside for a person, and their copies on Kafka.
+"""Dead letters: records a consumer group leaves for a person, and their copies on Kafka.
 
-A record is set aside when it cannot be read as one of our messages (at once: no retry
-can fix it) or when its handler kept failing (messaging.retrying, after its retries; it
-then keeps its key's place, see messaging.parking). Each is copied to the group's
+A record becomes a dead letter when it cannot be read as one of our messages (at once: no
+retry can fix it) or when its handler ran out of tries (messaging.retrying; it then keeps
+its key's place, see messaging.parking). Each is copied to the group's
 `<group>.dead-letters` topic with the original key, value and headers plus `dlq_*`
 headers naming the group, the exception, its message, the attempts and where the record
 was read, so any Kafka tool can inspect or re-drive it. Operators retry or skip them in

@@ -122,7 +122,8 @@ class InboxEntry(models.Model):
 
 
 class DeadLetter(models.Model):
-    """A record a consumer group set aside for a person, so that it could go on with the next."""
+    """A record a consumer group left for a person to retry or skip, so that it could go on
+    with the next."""
 
     class Reason(models.TextChoices):
         MALFORMED = "malformed", "not a readable CloudEvent"
@@ -167,7 +168,7 @@ class DeadLetter(models.Model):
                 name="dead_letter_once",
             ),
         ]
-        # The message log finds the groups that set a record aside by where it was read.
+        # The message log finds the groups that dead-lettered a record by where it was read.
         indexes = [
             models.Index(fields=["topic", "partition", "offset"], name="dead_letter_record_idx"),
             models.Index(fields=["message_id"], name="dead_letter_message_idx"),

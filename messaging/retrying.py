@@ -106,8 +106,8 @@ def redeliver_dead_letter(letter_id: int, *, by: str) -> Outcome | str:
                     )
                 )
             record = parking.raw(parked)  # the very bytes read from Kafka
-        # Not holding its key (an unreadable record, or one set aside before dead letters
-        # held their keys): handled now, under the key's lock.
+        # Not holding its key (an unreadable record, or one dead-lettered before dead
+        # letters held their keys): handled now, under the key's lock.
         try:
             outcome = handle_record(group(letter.group), record, attempt=letter.attempts + 1)
         except HandlerFailed as failure:

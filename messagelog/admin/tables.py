@@ -1,4 +1,5 @@
-"""The runtime's other tables, read-only: what was sent, handled, dead-lettered or failed."""
+"""The runtime's other tables: what was sent (Kafka's refused rows published again or
+skipped), handled or failed. Dead letters have their own module, dead_letters.py."""
 
 from django.contrib import admin, messages
 
