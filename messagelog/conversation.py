@@ -146,7 +146,8 @@ class Conversation:
 
 
 def load_conversation(correlation_id: UUID) -> Conversation:
-    """Five queries: the log, the outbox, the inbox, dead letters and failures."""
+    """Six queries: the log, the outbox, the inbox, dead letters, failures and parked
+    records; a seventh when a message is queued, for the heads of its key's queue."""
     records = list(MessageRecord.objects.filter(correlation_id=correlation_id).order_by("id"))
     outbox = list(OutboxMessage.objects.filter(correlation_id=correlation_id))
     return build_conversation(correlation_id, records, outbox, outcomes_by_message(correlation_id))

@@ -1,7 +1,8 @@
 """The message log's table: every record of every topic, as the audit group read it.
 
-Two admin pages live over it without tables of their own: the conversations (one
-correlation id on one screen) and the operations page (backlog, lag, bad records).
+Two admin pages have no table of their own, only a proxy model each (so that the admin
+lists them): the conversations, over this table (one correlation id on one screen), and
+the operations page, over the outbox (backlog, lag, dead letters).
 """
 
 from django.db import models

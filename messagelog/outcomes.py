@@ -195,7 +195,8 @@ def _status(name: str, inbox: dict, letters: dict, failures: dict, parked: dict)
 
 
 def outcomes_by_record(records: list[MessageRecord]) -> dict[int, list[GroupOutcome]]:
-    """Every group's outcome for each record of a page, by record id, in three queries.
+    """Every group's outcome for each record of a page, by record id, in four queries (a
+    fifth when a message is queued, for the heads of its key's queue).
 
     Dead letters are matched by where the record was read (an unreadable record has no
     message id); inbox rows and failures by message id.

@@ -15,7 +15,7 @@ from .readonly import ReadOnlyAdmin
 class MessageLogChangeList(ChangeList):
     def get_results(self, request) -> None:
         super().get_results(request)
-        # Every group's outcome for the whole page at once: three queries, not three per row.
+        # Every group's outcome for the whole page at once: four queries, not four per row.
         self.result_list = list(self.result_list)
         outcomes = outcomes_by_record(self.result_list)
         for record in self.result_list:

@@ -1,4 +1,5 @@
-"""Each consumer group's outcome for a message, from the inbox, dead letters and failures."""
+"""Each consumer group's outcome for a message, from the inbox, dead letters, failures and
+parked records."""
 
 import uuid
 from datetime import timedelta
