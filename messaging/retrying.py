@@ -75,10 +75,6 @@ def _to_dead_letter(consumer_group: ConsumerGroup, head: ParkedRecord, failure) 
     head.save(update_fields=["attempts", "waiting", "last_error", "next_attempt_at", "dead_letter"])
 
 
-class NotFirst(Exception):
-    """The dead letter waits behind an earlier message of its key that is still retried."""
-
-
 def redeliver_dead_letter(letter_id: int, *, by: str) -> Outcome | str:
     """An operator's retry: handle the dead letter in its place, then drain its key's queue.
 
@@ -99,11 +95,9 @@ def redeliver_dead_letter(letter_id: int, *, by: str) -> Outcome | str:
         if parked is not None:
             first = parking.queue(letter.group, key).first()
             if first.pk != parked.pk:
-                return str(
-                    NotFirst(
-                        f"an earlier message of {key} ({first.type or 'unreadable'}) is still "
-                        "being retried; this one follows it"
-                    )
+                return (
+                    f"an earlier message of {key} ({first.type or 'unreadable'}) is still "
+                    "being retried; this one follows it"
                 )
             record = parking.raw(parked)  # the very bytes read from Kafka
         # Not holding its key (an unreadable record, or one dead-lettered before dead
