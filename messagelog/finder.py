@@ -9,7 +9,8 @@ from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 from .models import MessageRecord
 from .search import customer_correlations, search_filter
 
-LIMIT = 50
+LIMIT = 50  # conversations found by a search
+LATEST = 25  # conversations listed before anything is searched
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,12 @@ def find_conversations(term: str) -> list[ConversationSummary]:
     return summaries(list(correlation_ids))
 
 
-def latest_conversations(limit: int = 25) -> list[ConversationSummary]:
+def latest_conversations() -> list[ConversationSummary]:
     """The conversations started last: those of the latest messages nothing caused."""
     correlation_ids = (
         MessageRecord.objects.filter(causation_id=None, correlation_id__isnull=False)
         .order_by("-id")
-        .values_list("correlation_id", flat=True)[:limit]
+        .values_list("correlation_id", flat=True)[:LATEST]
     )
     return summaries(list(dict.fromkeys(correlation_ids)))
 

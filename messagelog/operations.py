@@ -104,6 +104,10 @@ def lag_report(*, deadline: float = 4.0) -> LagReport:
     return LagReport(error=f"Kafka at {', '.join(bootstrap_servers())}: {error}.")
 
 
+# The operations page lists this many of the newest dead letters.
+LATEST_DEAD_LETTERS = 10
+
+
 @dataclass(frozen=True)
 class BadRecords:
     by_group_and_reason: list[dict]
@@ -111,7 +115,7 @@ class BadRecords:
     failures_by_group: list[dict]  # failed handling attempts in the last day
 
 
-def bad_records(*, latest: int = 10) -> BadRecords:
+def bad_records() -> BadRecords:
     since = timezone.now() - timedelta(days=1)
     return BadRecords(
         by_group_and_reason=[
@@ -120,7 +124,7 @@ def bad_records(*, latest: int = 10) -> BadRecords:
             .annotate(records=Count("id"), last=Max("created_at"))
             .order_by("group", "reason")
         ],
-        latest=list(DeadLetter.objects.order_by("-created_at")[:latest]),
+        latest=list(DeadLetter.objects.order_by("-created_at")[:LATEST_DEAD_LETTERS]),
         failures_by_group=list(
             HandlingFailure.objects.filter(failed_at__gte=since)
             .values("group")

@@ -23,6 +23,9 @@ from .wire import RawRecord, as_text, decode_headers
 
 logger = logging.getLogger(__name__)
 
+# Dead letters written to their topics per run of the task; the rest go on the next run.
+PUBLISH_BATCH = 500
+
 
 def dead_letter(
     group_name: str,
@@ -74,9 +77,9 @@ def dead_letter(
     return letter
 
 
-def publish_pending(limit: int = 500) -> int:
-    """Write every dead letter not yet on its topic; returns how many."""
-    letters = list(DeadLetter.objects.filter(published_at=None).order_by("id")[:limit])
+def publish_pending() -> int:
+    """Write the dead letters not yet on their topic (up to PUBLISH_BATCH); returns how many."""
+    letters = list(DeadLetter.objects.filter(published_at=None).order_by("id")[:PUBLISH_BATCH])
     if not letters:
         return 0
     kafka = producer(client_id="shop-dead-letters")

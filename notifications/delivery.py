@@ -51,6 +51,8 @@ Status = Notification.Status
 # A task this early is still the one that was scheduled: countdowns run on the workers'
 # clocks, while next_attempt_at is on the database's.
 EARLY_TOLERANCE = timedelta(seconds=1)
+# Lost deliveries queued again per sweep; the rest on the next sweep.
+SWEEP_BATCH = 500
 
 
 def notification_deliver(*, notification_id: int) -> Notification:
@@ -67,7 +69,7 @@ def notification_deliver(*, notification_id: int) -> Notification:
     return _mark_sent(notification, delivered_now=delivered_now)
 
 
-def notifications_stuck(*, limit: int = 500) -> list[int]:
+def notifications_stuck() -> list[int]:
     """Queue again the deliveries that were lost (the scheduler's safety net); returns their ids.
 
     A pending row is lost when its attempt is OVERDUE_SECONDS late: its Celery task went
@@ -89,7 +91,7 @@ def notifications_stuck(*, limit: int = 500) -> list[int]:
                 | Q(status=Status.PENDING, next_attempt_at=None)
                 | Q(status=Status.SENDING, claimed_at__lte=Now() - lease)
             )
-            .order_by("id")[:limit]
+            .order_by("id")[:SWEEP_BATCH]
         )
         for notification in lost:
             if notification.status == Status.SENDING:

@@ -14,9 +14,9 @@ DEMO_CATALOG = Path(settings.BASE_DIR) / "config" / "demo_catalog.json"
 
 
 @transaction.atomic
-def catalog_load(*, path: Path = DEMO_CATALOG) -> int:
-    """Create or update each product of the catalog file; returns how many."""
-    items = json.loads(path.read_text())
+def catalog_load() -> int:
+    """Create or update each product of the demo catalog; returns how many."""
+    items = json.loads(DEMO_CATALOG.read_text())
     for item in items:
         category, _ = Category.objects.get_or_create(
             slug=slugify(item["category"]), defaults={"name": item["category"]}
