@@ -13,8 +13,9 @@ What the handlers sent is read back from the outbox, decoded into contract messa
 needs the database (a pytest-django test with `django_db`), not Kafka.
 """
 
+import itertools
 from dataclasses import dataclass, field
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from .contracts import Message, message_class
 from .handling import handle_batch
@@ -22,6 +23,9 @@ from .metadata import Metadata
 from .models import OutboxMessage
 from .registry import group
 from .wire import RawRecord, encode
+
+# Each delivery is a record of its own, as on Kafka: two parked ones must not share a place.
+_offsets = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,9 @@ class Sent:
 
 @dataclass(frozen=True)
 class Handled:
-    outcome: str  # handled, duplicate, ignored, dead_lettered, or parked (it failed)
+    # handled, ignored, dead_lettered, or parked: it failed, or queued behind a record of
+    # its key that an earlier delivery parked
+    outcome: str
     metadata: Metadata  # of the message delivered
     sent: list[Sent] = field(default_factory=list)
 
@@ -43,24 +49,15 @@ class Handled:
         return [s.message for s in self.sent if isinstance(s.message, contract)]
 
 
-def deliver(
-    message: Message,
-    *,
-    to: str,
-    caused_by: Metadata | None = None,
-    correlation_id: UUID | None = None,
-    offset: int = 0,
-) -> Handled:
+def deliver(message: Message, *, to: str) -> Handled:
     """Hand `message` to consumer group `to` as if read from Kafka; returns what happened.
 
-    A handler that raises is parked for a retry, as in production: the outcome is
-    "parked" and nothing it did is kept.
+    The message starts a conversation of its own. A handler that raises is parked for a
+    retry, as in production: the outcome is "parked" and nothing it did is kept.
     """
-    if caused_by is None:
-        correlation_id = correlation_id or uuid4()
-    metadata = Metadata.for_message(message, caused_by=caused_by, correlation_id=correlation_id)
+    metadata = Metadata.for_message(message, correlation_id=uuid4())
     wire = encode(message.topic, metadata, message.model_dump(mode="json"))
-    record = RawRecord(message.topic, 0, offset, wire.key, wire.value, wire.headers)
+    record = RawRecord(message.topic, 0, next(_offsets), wire.key, wire.value, wire.headers)
     last = OutboxMessage.objects.order_by("-id").values_list("id", flat=True).first() or 0
     [outcome] = handle_batch(group(to), [record])
     rows = OutboxMessage.objects.filter(id__gt=last, causation_id=metadata.message_id)
