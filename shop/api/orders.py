@@ -140,7 +140,11 @@ class OrderDetailApi(APIView):
         carrier = serializers.CharField()
         tracking_number = serializers.CharField()
         placed_at = serializers.DateTimeField(allow_null=True)
-        timeline = MessageSerializer(many=True, help_text="The order's conversation, oldest first.")
+        timeline = MessageSerializer(
+            many=True,
+            help_text="The order's conversation, each message once: causes before their "
+            "effects, otherwise oldest first.",
+        )
 
         class Meta:
             ref_name = "OrderDetail"
