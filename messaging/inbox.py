@@ -22,10 +22,9 @@ from .contracts import Message, UnknownMessageType, message_class
 from .deadletters import dead_letter
 from .failures import record_failure
 from .logcontext import message_context
-from .metadata import Delivery, KafkaCoordinates
 from .models import DeadLetter, InboxEntry
 from .registry import FENCE_KEY, ConsumerGroup, fences_for
-from .wire import MalformedRecord, RawRecord, decode, decode_headers
+from .wire import MalformedRecord, RawRecord, decode
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +38,17 @@ class Outcome(StrEnum):
 
 def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) -> Outcome:
     """Handle one record once. Raises HandlerFailed when the handler raises."""
-    coordinates = KafkaCoordinates(record.topic, record.partition, record.offset)
     try:
         metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord as exc:
         dead_letter(group.name, record, DeadLetter.Reason.MALFORMED, str(exc))
         return Outcome.DEAD_LETTERED
-    delivery = Delivery(metadata, data, coordinates, decode_headers(record.headers))
     try:
         contract = message_class(metadata.type)
     except UnknownMessageType as exc:
         dead_letter(group.name, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), metadata)
         return Outcome.DEAD_LETTERED
-    handlers = group.handlers_for(delivery)
+    handlers = group.handlers_for(metadata.type)
     if not handlers:
         return Outcome.IGNORED
     misplaced = _misplaced(contract, record.topic, metadata)
@@ -65,7 +62,7 @@ def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) 
         return Outcome.DEAD_LETTERED
 
     with message_context(metadata, group.name):
-        return _attempt(group, delivery, message, handlers, attempt)
+        return _attempt(group, metadata, message, handlers, attempt)
 
 
 def _misplaced(contract: type[Message], topic: str, metadata) -> str:
@@ -129,11 +126,10 @@ class HandlerFailed(Exception):
         self.expires = expires  # a wait that ends in a dead letter after a while
 
 
-def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
-    metadata = delivery.metadata
+def _attempt(group, metadata, message, handlers, attempt: int) -> Outcome:
     started_at = timezone.now()
     try:
-        return _handle_once(group, delivery, message, handlers)
+        return _handle_once(group, metadata, message, handlers)
     # Any exception from a handler is a failed attempt: recorded, then parked and retried
     # later (messaging.handling, messaging.retrying), so one broken message never stops
     # the group.
@@ -159,8 +155,7 @@ def _attempt(group, delivery, message, handlers, attempt: int) -> Outcome:
         ) from exc
 
 
-def _handle_once(group, delivery, message, handlers) -> Outcome:
-    metadata = delivery.metadata
+def _handle_once(group, metadata, message, handlers) -> Outcome:
     started_at = timezone.now()
     try:
         with transaction.atomic():

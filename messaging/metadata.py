@@ -1,6 +1,6 @@
 """What travels with every message besides its data: identity, origin and causality."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID, uuid4
@@ -64,20 +64,3 @@ class Metadata:
             ),
             causation_id=caused_by.message_id if caused_by else None,
         )
-
-
-@dataclass(frozen=True)
-class KafkaCoordinates:
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A record read from Kafka and decoded: its metadata, its data and where it was."""
-
-    metadata: Metadata
-    data: dict
-    coordinates: KafkaCoordinates
-    headers: dict[str, str] = field(default_factory=dict)

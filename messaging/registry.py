@@ -17,7 +17,7 @@ from django.apps import apps
 from django.utils.module_loading import module_has_submodule
 
 from .contracts import Command, Event, Message, contract_topics
-from .metadata import Delivery, Metadata
+from .metadata import Metadata
 
 Handler = Callable[[Message, Metadata], None]
 # A raw processor sees every record of its topics, readable or not (the audit group).
@@ -42,8 +42,8 @@ class ConsumerGroup:
             return contract_topics()
         return sorted(self.topics)
 
-    def handlers_for(self, delivery: Delivery) -> list[Handler]:
-        return self.handlers.get(delivery.metadata.type, [])
+    def handlers_for(self, message_type: str) -> list[Handler]:
+        return self.handlers.get(message_type, [])
 
 
 @dataclass(frozen=True)
