@@ -5,7 +5,10 @@ from messaging.topics import create_topics, dead_letter_topics
 
 
 class Command(BaseCommand):
-    help = "Create the Kafka topics every message contract names (existing ones are kept)."
+    help = (
+        "Create the Kafka topics every message contract names, and each consumer group's "
+        "dead-letter topic (existing ones are kept)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--partitions", type=int, help="partitions per new topic")
