@@ -1,4 +1,5 @@
-"""Handling records for a consumer group, against a real PostgreSQL."""
+"""The inbox (messaging.inbox): one record handled once by a consumer group, or dead-lettered,
+against a real PostgreSQL."""
 
 import dataclasses
 import json
