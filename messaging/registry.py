@@ -77,6 +77,9 @@ class ProjectionSpec:
 FENCE_KEY = "hashtextextended(%s, 0)"
 
 
+# The names an app's `handlers` module declares its reactions under.
+DECLARATIONS = ("COMMAND_HANDLERS", "EVENT_HANDLERS", "PROJECTIONS")
+
 _GROUPS: dict[str, ConsumerGroup] = {}
 _PROJECTIONS: dict[str, Projection] = {}
 
@@ -102,11 +105,15 @@ def register_record_processor(name: str, process: RecordProcessor, *, recorded: 
 
 
 def autodiscover() -> None:
-    """Register the consumer group of every installed app that has a `handlers` module."""
+    """Register the consumer group of every installed app whose `handlers` module declares
+    reactions. Other apps may have a `handlers` module of another kind (Django's auth and
+    staticfiles do, for WSGI); declaring none of the three names is how we tell them apart."""
     for config in apps.get_app_configs():
         if not module_has_submodule(config.module, "handlers"):
             continue
         module = importlib.import_module(f"{config.name}.handlers")
+        if not any(hasattr(module, name) for name in DECLARATIONS):
+            continue
         register(
             config.label,
             commands=getattr(module, "COMMAND_HANDLERS", {}),
