@@ -1,4 +1,4 @@
-"""Retries that keep one aggregate's messages in order, against a real PostgreSQL."""
+"""Retrying parked records and what operators do with dead letters, against a real PostgreSQL."""
 
 import dataclasses
 
