@@ -25,7 +25,10 @@ class ReplayRun:
 
 
 def run() -> ReplayRun:
-    plan = replay.plan(projection="sales", rebuild=True)
+    # The monolith baseline's outbox rows are stamped published but were never sent, so the
+    # topics hold fewer records than the outbox published: the rebuild would refuse that
+    # history as incomplete. Here it is known and harmless (only its rate is measured).
+    plan = replay.plan(projection="sales", rebuild=True, accept_incomplete_history=True)
     raw_before = rawkafka.consume_all(plan.topics, _records(plan))
     begin = time.perf_counter()
     report = replay.run(plan)

@@ -254,8 +254,8 @@ ORDERED_TOPICS = ("orders", "warehouse.commands")
 
 
 def _every_group_handled_every_message_once(poison) -> int:
-    dead = set(DeadLetter.objects.values_list("group", "topic", "partition", "offset"))
-    assert dead == set(poison), "dead letters are exactly the injected poison"
+    dead_letters = set(DeadLetter.objects.values_list("group", "topic", "partition", "offset"))
+    assert dead_letters == set(poison), "dead letters are exactly the injected poison"
     for name, group in groups().items():
         if group.process_records is not None:
             continue  # the audit group: checked against the broker above
@@ -276,4 +276,4 @@ def _every_group_handled_every_message_once(poison) -> int:
                 )
             )
             assert set(handled) == on_kafka - dead, f"{name} handled each {type_} once"
-    return len(dead)
+    return len(dead_letters)
