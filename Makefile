@@ -23,8 +23,16 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(VPY) -m devstack demo
 
+# The official AsyncAPI 3.0 JSON Schema, which the event API document is validated against:
+# from the npm package @asyncapi/specs (no PyPI package ships it), pinned and verified.
+ASYNCAPI_SCHEMA := $(VENV)/share/asyncapi/3.0.0.json
+$(ASYNCAPI_SCHEMA): | venv
+	$(VPY) -m devstack npm @asyncapi/specs 6.11.1 \
+		sha512-A3WBLqAKGoJ2+6FWFtpjBlCQ1oFCcs4GxF7zsIGvNqp/klGUHjlA3aAcZ9XMMpLGE8zPeYDz2x9FmO6DSuKraQ== \
+		schemas/3.0.0.json $@
+
 # pytest exits with 5 when it collects nothing: for `make test` an empty run is a failure.
-test: venv chromium
+test: venv chromium $(ASYNCAPI_SCHEMA)
 	@$(VPY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

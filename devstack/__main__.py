@@ -1,4 +1,4 @@
-"""python -m devstack {demo,reset,env,setup,run}: the shop on one machine, with only Python.
+"""python -m devstack {demo,reset,env,setup,run,npm}: the shop on one machine, with only Python.
 
 `setup` and `run` use the servers the environment points at: containers use them.
 """
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from devstack.demo import DATA_DIR, ROOT, print_env, reset, run_demo, run_setup
+from devstack.npm import fetch_file
 from devstack.processes import DevstackError
 from devstack.procfile import exec_process
 
@@ -37,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run = commands.add_parser("run", help="exec one Procfile process type, e.g. `run web`")
     run.add_argument("process_type")
+    npm = commands.add_parser(
+        "npm", help="fetch one file of a pinned npm package, verified by its integrity hash"
+    )
+    for name in ("package", "version", "integrity", "member", "dest"):
+        npm.add_argument(name)
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
     try:
@@ -49,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             exec_process(args.process_type)
+        if args.command == "npm":
+            fetch_file(args.package, args.version, args.integrity, args.member, Path(args.dest))
+            return 0
         return print_env(data_dir)
     except DevstackError as error:
         print(f"devstack: {error}", file=sys.stderr)
