@@ -4,8 +4,14 @@ A *command* asks its one handler to do something and may be refused; an *event*
 states a fact that already happened and may interest anyone. Each concrete message
 is a frozen, validated pydantic model declared by the app that owns it; its CloudEvents
 type is "<owning app>.<ClassName>", e.g. "shop.OrderPlaced".
+
+Each message type has a version. Producers always write the newest; a record of an older
+version is turned into the newest by the owner's upcasters, one function per version step
+declared next to the contract (`@upcaster(OrderPlaced, from_version=1)`), before it is
+validated: handlers only ever see the current model.
 """
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +35,9 @@ class Message(BaseModel):
     # "rejection" for a message that refuses a request, "compensation" for a fact that
     # undoes an earlier one: the message log marks them so a failure path stands out.
     role: ClassVar[str] = ""
+    # Bumped (with an upcaster from the previous version and the old schema snapshot kept)
+    # when a change is not backward compatible: see messaging.schemas.
+    version: ClassVar[int] = 1
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
@@ -49,6 +58,11 @@ class Message(BaseModel):
     def type_name(cls) -> str:
         return f"{cls.source}.{cls.__name__}"
 
+    @classmethod
+    def schema_name(cls) -> str:
+        """The name of this version's schema in the event API document: "shop.OrderPlaced.v2"."""
+        return versioned_name(cls.type_name(), cls.version)
+
     @property
     def key(self) -> str:
         """The aggregate id as the Kafka key, so one aggregate's messages share a partition."""
@@ -58,6 +72,9 @@ class Message(BaseModel):
 class Command(Message):
     abstract = True
     kind = "command"
+    # The apps that send it (to its owner, which handles it): the event API document's
+    # send operations. An event's only sender is its owner.
+    senders: ClassVar[tuple[str, ...]] = ()
 
 
 class Event(Message):
@@ -89,3 +106,60 @@ def all_message_classes() -> list[type[Message]]:
 def contract_topics() -> list[str]:
     """Every topic a contract names."""
     return sorted({message.topic for message in _TYPES.values()})
+
+
+def versioned_name(type_name: str, version: int) -> str:
+    return f"{type_name}.v{version}"
+
+
+# Data of one version in, data of the next version out (plain JSON objects).
+Upcaster = Callable[[dict], dict]
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UnknownVersion(LookupError):
+    """A record of a version this code cannot read: newer than its contract, or with no
+    upcaster on the way to the current one."""
+
+
+def upcaster(contract: type[Message], *, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Declare the step that turns `contract`'s data of `from_version` into the next version."""
+
+    def register(step: Upcaster) -> Upcaster:
+        name = contract.type_name()
+        if not 1 <= from_version < contract.version:
+            raise TypeError(
+                f"{name} is at version {contract.version}: no step from version {from_version}"
+            )
+        if (name, from_version) in _UPCASTERS:
+            raise TypeError(f"Two upcasters for {name} from version {from_version}")
+        _UPCASTERS[(name, from_version)] = step
+        return step
+
+    return register
+
+
+def upcast(contract: type[Message], version: int, data: dict) -> dict:
+    """`data` written as `version` of `contract`, as the current version's data."""
+    name = contract.type_name()
+    if version > contract.version or version < 1:
+        raise UnknownVersion(
+            f"{name} version {version} is not one this code reads (it reads 1 to "
+            f"{contract.version})"
+        )
+    for step in range(version, contract.version):
+        try:
+            data = _UPCASTERS[(name, step)](data)
+        except KeyError:
+            raise UnknownVersion(f"{name} has no upcaster from version {step}") from None
+    return data
+
+
+def missing_upcasters() -> list[str]:
+    """Version steps some contract lacks an upcaster for (a start-up check reports them)."""
+    return [
+        f"{cls.type_name()} from version {step} to {step + 1}"
+        for cls in _TYPES.values()
+        for step in range(1, cls.version)
+        if (cls.type_name(), step) not in _UPCASTERS
+    ]

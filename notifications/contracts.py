@@ -10,6 +10,7 @@ from messaging.contracts import Command, Event
 
 class NotificationsCommand(Command):
     abstract = True
+    senders = ("notifications",)  # its own reactions, queued so each is sent and retried alone
     source = "notifications"
     topic = "notifications.commands"
 

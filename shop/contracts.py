@@ -78,6 +78,7 @@ RequestedLines = Annotated[
 
 class ShopCommand(Command):
     abstract = True
+    senders = ("shop",)  # the storefront and the API
     source = "shop"
     topic = "shop.commands"
 

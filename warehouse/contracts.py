@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from messaging.contracts import Command, Event
+from messaging.contracts import Command, Event, upcaster
 
 
 class _Value(BaseModel):
@@ -25,6 +25,7 @@ class Shortage(_Value):
 
 class WarehouseCommand(Command):
     abstract = True
+    senders = ("shop",)
     source = "warehouse"
     topic = "warehouse.commands"
 
@@ -47,8 +48,16 @@ class DispatchOrder(WarehouseCommand):
     """Ship what is reserved for the order to this address. Answered by OrderDispatched or
     DispatchRejected. The warehouse ships its own reservation: the lines are not repeated."""
 
+    version = 2
+
     recipient: Annotated[str, Field(min_length=1, max_length=100)]
     address: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+@upcaster(DispatchOrder, from_version=1)
+def _dispatch_order_without_lines(data: dict) -> dict:
+    """Version 1 repeated the reserved lines, which the warehouse never read."""
+    return {name: value for name, value in data.items() if name != "lines"}
 
 
 class CancelDispatch(WarehouseCommand):
