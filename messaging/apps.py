@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import register
 
 
 class MessagingConfig(AppConfig):
@@ -6,6 +7,8 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from . import registry
+        from . import checks, registry
 
         registry.autodiscover()
+        for check in checks.CHECKS:
+            register(check, checks.TAG)
