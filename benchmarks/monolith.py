@@ -14,12 +14,13 @@ import uuid
 
 from django.db import transaction
 
+from config.money import format_money
 from messaging.metadata import Metadata
 from notifications import delivery, messages
 from notifications import services as notifications
 from sales import services as sales
 from shop import services as shop
-from shop.contracts import Customer, OrderLine, PlaceOrder, RequestedLine
+from shop.contracts import Customer, Money, OrderLine, PlaceOrder, RequestedLine
 from warehouse import services as warehouse
 
 
@@ -33,7 +34,12 @@ def buy_and_fulfil(*, customer: Customer, sku: str, quantity: int, scope: str) -
     cause = Metadata.for_message(command, correlation_id=uuid.uuid4())
     order = shop.order_place(command=command, caused_by=cause)
     lines = [
-        OrderLine(sku=ln.sku, name=ln.name, quantity=ln.quantity, unit_price=ln.unit_price)
+        OrderLine(
+            sku=ln.sku,
+            name=ln.name,
+            quantity=ln.quantity,
+            unit_price=Money(amount=ln.unit_price, currency=order.currency),
+        )
         for ln in order.lines.all()
     ]
     warehouse.stock_reserve(
@@ -48,7 +54,12 @@ def buy_and_fulfil(*, customer: Customer, sku: str, quantity: int, scope: str) -
         order_id=order.id, name=customer.name, email=customer.email, phone=customer.phone
     )
     ref = str(order.id)[:8].upper()
-    _tell(order.id, "received", messages.received(customer.name, ref, f"€{order.total}"), cause)
+    _tell(
+        order.id,
+        "received",
+        messages.received(customer.name, ref, format_money(order.total, order.currency)),
+        cause,
+    )
     if scope == "first":
         return order.id
     shop.order_confirm(order_id=order.id, caused_by=cause)

@@ -42,6 +42,7 @@ def copies(messages: list[OutboxMessage], topic: str) -> list[OutboxMessage]:
             causation_id=m.causation_id,
             time=m.time,
             payload=m.payload,
+            version=m.version,
         )
         for m in messages
     ]

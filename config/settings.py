@@ -5,6 +5,7 @@ below are the demo's ports so `manage.py` also works beside a running demo.
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -92,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # `{{ amount|money:currency }}` in every app's templates.
+            "builtins": ["config.money"],
         },
     },
 ]
@@ -166,12 +169,20 @@ CELERY_BEAT_SCHEDULE = {
 
 # How long the warehouse packs an order before it ships: the window in which a customer's
 # cancellation still stops the parcel.
+# The currency of every price in the shop (ISO 4217). Messages carry it with each amount.
+SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
+if not re.fullmatch(r"[A-Z]{3}", SHOP_CURRENCY):
+    raise ImproperlyConfigured(
+        f"SHOP_CURRENCY must be an ISO 4217 code of three capital letters, not {SHOP_CURRENCY!r}"
+    )
+
 WAREHOUSE_PACKING_SECONDS = float(os.environ.get("WAREHOUSE_PACKING_SECONDS", "10"))
 
 # Kafka and the messaging platform (see messaging/conf.py for every key and its default).
 MESSAGING = {
     "BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
     "TOPIC_PARTITIONS": int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "4")),
+    "EVENT_API_URL": os.environ.get("EVENT_API_URL", "http://127.0.0.1:8000/api/asyncapi.json"),
 }
 
 # The cache is shared by every web process: the API's rate limits count there.

@@ -12,6 +12,8 @@ DEFAULTS: dict[str, Any] = {
     "BOOTSTRAP_SERVERS": "127.0.0.1:9092",
     "TOPIC_PARTITIONS": 4,
     "TOPIC_REPLICATION_FACTOR": 1,
+    # Where the event API document is served: every record's `dataschema` points into it.
+    "EVENT_API_URL": "http://127.0.0.1:8000/api/asyncapi.json",
     # Relay: rows per produce batch; seconds between polls when no NOTIFY arrives.
     "RELAY_BATCH_SIZE": 500,
     "RELAY_POLL_INTERVAL": 1.0,

@@ -118,8 +118,8 @@ _UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 class UnknownVersion(LookupError):
-    """A record of a version this code cannot read: newer than its contract, or with no
-    upcaster on the way to the current one."""
+    """A record of a version this code cannot read: newer than its contract, with no
+    upcaster on the way to the current one, or data its upcaster cannot read."""
 
 
 def upcaster(contract: type[Message], *, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -148,10 +148,16 @@ def upcast(contract: type[Message], version: int, data: dict) -> dict:
             f"{contract.version})"
         )
     for step in range(version, contract.version):
+        if (name, step) not in _UPCASTERS:
+            raise UnknownVersion(f"{name} has no upcaster from version {step}")
         try:
             data = _UPCASTERS[(name, step)](data)
-        except KeyError:
-            raise UnknownVersion(f"{name} has no upcaster from version {step}") from None
+        # An upcaster reads data nobody has validated yet: whatever it raises means the
+        # record is not a readable version `step` (and is dead-lettered as invalid).
+        except Exception as exc:
+            raise UnknownVersion(
+                f"{name} version {step} could not be upcast: {type(exc).__name__}: {exc}"
+            ) from exc
     return data
 
 

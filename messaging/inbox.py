@@ -1,6 +1,7 @@
 """The inbox: one Kafka record handled once by one consumer group.
 
-Decode, check that it belongs where it was read and obeys its contract, then run the
+Decode, check that it belongs where it was read and obeys its contract (upcast to the
+current version first, when it was written as an older one), then run the
 group's handlers in one transaction with the group's inbox row for the message and the
 outbox rows the handlers emit: effects and outgoing messages commit together, or not at
 all, and a redelivered record finds its inbox row and has no second effect. A record that
@@ -18,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
 
-from .contracts import Message, UnknownMessageType, message_class
+from .contracts import Message, UnknownMessageType, UnknownVersion, message_class, upcast
 from .deadletters import dead_letter
 from .failures import record_failure
 from .logcontext import message_context
@@ -56,8 +57,9 @@ def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) 
         dead_letter(group.name, record, DeadLetter.Reason.INVALID, misplaced, metadata)
         return Outcome.DEAD_LETTERED
     try:
-        message = contract.model_validate(data)
-    except ValidationError as exc:
+        # Handlers see only the current version: an older record is upcast first.
+        message = contract.model_validate(upcast(contract, metadata.version, data))
+    except (UnknownVersion, ValidationError) as exc:
         dead_letter(group.name, record, DeadLetter.Reason.INVALID, str(exc), metadata)
         return Outcome.DEAD_LETTERED
 

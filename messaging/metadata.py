@@ -39,6 +39,8 @@ class Metadata:
     correlation_id: UUID
     # The message that caused this one; None for the conversation's first message.
     causation_id: UUID | None = None
+    # The version of its type the data was written as (messaging.contracts).
+    version: int = 1
 
     @classmethod
     def for_message(
@@ -63,4 +65,5 @@ class Metadata:
                 caused_by.correlation_id if caused_by else correlation_id or message_id
             ),
             causation_id=caused_by.message_id if caused_by else None,
+            version=message.version,
         )

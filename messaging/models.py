@@ -40,6 +40,8 @@ class OutboxMessage(models.Model):
     causation_id = models.UUIDField(null=True, blank=True)
     time = models.DateTimeField()
     payload = models.JSONField()
+    # The version of its type the payload was written as (rows from before versions: 1).
+    version = models.PositiveSmallIntegerField(default=1)
     published_at = models.DateTimeField(null=True, blank=True)
     # Where the broker acknowledged it: how the relay notices a broker that lost it.
     partition = models.IntegerField(null=True, blank=True)
@@ -82,6 +84,7 @@ class OutboxMessage(models.Model):
             key=self.key,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            version=self.version,
         )
 
 

@@ -36,6 +36,7 @@ def send(
         causation_id=metadata.causation_id,
         time=metadata.time,
         payload=message.model_dump(mode="json"),
+        version=metadata.version,
     )
     # The INSERT fires a trigger that NOTIFYs NOTIFY_CHANNEL (migration 0008): delivered
     # once per transaction when it commits, it wakes the relay at once instead of at its

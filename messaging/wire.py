@@ -2,9 +2,13 @@
 
 Key = the aggregate id; value = the JSON data; attributes travel as `ce_*` headers,
 with three extensions: correlationid, causationid and messagekind (command | event).
+`dataschema` points at the data's schema in the event API document, whose name ends in
+the version the data was written as ("...#/components/schemas/shop.OrderPlaced.v2"); a
+record without it was written before messages had versions, as version 1.
 Any Kafka client can read such a record without this code base.
 """
 
+import re
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -12,6 +16,8 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from . import conf
+from .contracts import versioned_name
 from .metadata import Metadata
 
 CONTENT_TYPE = "application/json"
@@ -68,6 +74,7 @@ def encode(topic: str, metadata: Metadata, data: dict) -> Record:
         "partitionkey": metadata.key,
         "correlationid": str(metadata.correlation_id),
         "messagekind": metadata.kind,
+        "dataschema": dataschema(metadata.type, metadata.version),
     }
     if metadata.causation_id is not None:
         attributes["causationid"] = str(metadata.causation_id)
@@ -103,6 +110,7 @@ def decode(
             key=attributes.get("partitionkey") or "",
             correlation_id=UUID(attributes["correlationid"]),
             causation_id=UUID(causation) if causation else None,
+            version=_version(attributes.get("dataschema")),
         )
     except MalformedRecord:
         raise
@@ -113,6 +121,25 @@ def decode(
     if metadata.kind not in ("command", "event"):
         raise MalformedRecord(f"messagekind must be command or event, not {metadata.kind!r}")
     return metadata, data
+
+
+def dataschema(type_name: str, version: int) -> str:
+    """The URI of a message version's schema in the event API document."""
+    return f"{conf.get('EVENT_API_URL')}#/components/schemas/{versioned_name(type_name, version)}"
+
+
+_VERSION = re.compile(r"\.v([1-9][0-9]*)$")
+
+
+def _version(schema: str | None) -> int:
+    # Only the name's end is read: the document's address may change (another host, a
+    # proxy), the version a record was written as may not.
+    if not schema:
+        return 1
+    found = _VERSION.search(schema)
+    if found is None:
+        raise MalformedRecord(f"dataschema {schema!r} does not end in a version (.v<N>)")
+    return int(found.group(1))
 
 
 def decode_headers(headers: list[tuple[str, bytes]]) -> dict[str, str]:

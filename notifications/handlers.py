@@ -1,5 +1,6 @@
 """How the notifications app reacts to the order's events."""
 
+from config.money import format_money
 from messaging.metadata import Metadata
 from shop.contracts import OrderCancelled, OrderConfirmed, OrderPlaced
 from warehouse.contracts import OrderDispatched
@@ -17,7 +18,9 @@ def tell_order_received(event: OrderPlaced, metadata: Metadata) -> None:
     services.recipient_record(
         order_id=event.order_id, name=customer.name, email=customer.email, phone=customer.phone
     )
-    wording = messages.received(customer.name, _ref(event.order_id), f"€{event.total}")
+    wording = messages.received(
+        customer.name, _ref(event.order_id), format_money(event.total.amount, event.total.currency)
+    )
     services.notify(order_id=event.order_id, kind="received", wording=wording, caused_by=metadata)
 
 

@@ -19,6 +19,12 @@ class SalesFiguresApi(APIView):
         days = serializers.IntegerField(
             min_value=1, max_value=365, default=30, help_text="The last N days, today included."
         )
+        currency = serializers.RegexField(
+            r"^[A-Z]{3}$",
+            required=False,
+            help_text="ISO 4217 code: the figures of the sales made in it (default: the "
+            "shop's currency). Amounts in two currencies are never added up.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         class ProductSerializer(serializers.Serializer):
@@ -43,6 +49,11 @@ class SalesFiguresApi(APIView):
                 ref_name = "SalesByDay"
 
         days = serializers.IntegerField()
+        currency = serializers.CharField(help_text="ISO 4217 code of every revenue figure.")
+        currencies = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Every currency sold in over the period, the shop's own first.",
+        )
         products = ProductSerializer(many=True, help_text="Highest revenue first.")
         by_day = DaySerializer(many=True, help_text="Every day of the period, oldest first.")
 
@@ -64,9 +75,13 @@ class SalesFiguresApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         days = filters.validated_data["days"]
+        currencies = selectors.currencies(days=days)
+        currency = filters.validated_data.get("currency", currencies[0])
         figures = {
             "days": days,
-            "products": selectors.figures_by_product(days=days),
-            "by_day": selectors.figures_by_day(days=days),
+            "currency": currency,
+            "currencies": currencies,
+            "products": selectors.figures_by_product(days=days, currency=currency),
+            "by_day": selectors.figures_by_day(days=days, currency=currency),
         }
         return Response(self.OutputSerializer(figures).data)

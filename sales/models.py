@@ -7,7 +7,8 @@ class SaleRecord(models.Model):
     order_id = models.UUIDField(unique=True)
     # None: the cancellation came first; the placement has not been seen (yet).
     day = models.DateField(null=True, blank=True)
-    lines = models.JSONField()  # [{"sku", "name", "quantity", "unit_price"}]
+    # [{"sku", "name", "quantity", "unit_price": {"amount", "currency"}}]
+    lines = models.JSONField()
     cancelled = models.BooleanField(default=False)
 
     def __str__(self) -> str:
@@ -20,10 +21,12 @@ class SaleRecord(models.Model):
 
 
 class DailyProductSales(models.Model):
-    """Units, revenue and cancellations of one product on one day: a projection of order facts."""
+    """Units, revenue and cancellations of one product on one day, in one currency: a
+    projection of order facts. Amounts in two currencies are never added together."""
 
     day = models.DateField()
     sku = models.CharField(max_length=40)
+    currency = models.CharField(max_length=3)  # ISO 4217, of `revenue`
     name = models.CharField(max_length=200)
     orders = models.PositiveIntegerField(default=0)
     units = models.IntegerField(default=0)
@@ -35,7 +38,9 @@ class DailyProductSales(models.Model):
         ordering = ["-day", "sku"]
         verbose_name_plural = "daily product sales"
         constraints = [
-            models.UniqueConstraint(fields=["day", "sku"], name="one_row_per_product_and_day"),
+            models.UniqueConstraint(
+                fields=["day", "sku", "currency"], name="one_row_per_product_day_and_currency"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -12,10 +13,19 @@ def _since(days: int) -> date:
     return timezone.now().date() - timedelta(days=days - 1)
 
 
-def figures_by_product(*, days: int = 30) -> list[dict]:
-    """Units, revenue and cancellations per product over the last `days` days."""
+def currencies(*, days: int = 30) -> list[str]:
+    """The currencies sold in over the last `days` days, the shop's own first."""
+    sold = set(
+        DailyProductSales.objects.filter(day__gte=_since(days)).values_list("currency", flat=True)
+    )
+    return sorted(sold | {settings.SHOP_CURRENCY}, key=lambda c: (c != settings.SHOP_CURRENCY, c))
+
+
+def figures_by_product(*, days: int = 30, currency: str) -> list[dict]:
+    """Units, revenue and cancellations per product over the last `days` days, of the
+    sales made in `currency`."""
     rows = (
-        DailyProductSales.objects.filter(day__gte=_since(days))
+        DailyProductSales.objects.filter(day__gte=_since(days), currency=currency)
         .values("sku", "name")
         .annotate(
             units=Sum("units"),
@@ -29,12 +39,13 @@ def figures_by_product(*, days: int = 30) -> list[dict]:
     return list(rows)
 
 
-def figures_by_day(*, days: int = 14) -> list[dict]:
-    """Revenue, units and cancellations per day, every day present (zero when quiet)."""
+def figures_by_day(*, days: int = 14, currency: str) -> list[dict]:
+    """Revenue, units and cancellations per day of the sales made in `currency`, every day
+    present (zero when quiet)."""
     start = _since(days)
     totals = {
         row["day"]: row
-        for row in DailyProductSales.objects.filter(day__gte=start)
+        for row in DailyProductSales.objects.filter(day__gte=start, currency=currency)
         .values("day")
         .annotate(
             units=Sum("units"), revenue=Sum("revenue"), cancelled_orders=Sum("cancelled_orders")

@@ -55,10 +55,14 @@ def sale_reverse(*, order_id: uuid.UUID) -> SaleRecord | None:
 def _count(record: SaleRecord, sign: int) -> None:
     """Add a sale's lines to its day (+1) or reverse them as a cancellation (-1)."""
     for line in sorted(record.lines, key=lambda ln: ln["sku"]):
+        price = line["unit_price"]
         row, _ = DailyProductSales.objects.select_for_update().get_or_create(
-            day=record.day, sku=line["sku"], defaults={"name": line["name"]}
+            day=record.day,
+            sku=line["sku"],
+            currency=price["currency"],
+            defaults={"name": line["name"]},
         )
-        quantity, revenue = line["quantity"], Decimal(line["unit_price"]) * line["quantity"]
+        quantity, revenue = line["quantity"], Decimal(price["amount"]) * line["quantity"]
         changes = {
             "orders": F("orders") + sign,
             "units": F("units") + sign * quantity,

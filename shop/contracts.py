@@ -8,20 +8,29 @@ from decimal import Decimal
 from typing import Annotated, TypeVar
 from uuid import UUID
 
+from django.conf import settings
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from messaging.contracts import Command, Event
+from messaging.contracts import Command, Event, upcaster
 
 MAX_QUANTITY = 20
 MAX_LINES = 50
 Sku = Annotated[str, Field(min_length=1, max_length=40)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
 
 
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Money(_Value):
+    """An amount in a currency: a price never travels as a bare number."""
+
+    amount: Amount
+    currency: Currency
 
 
 class Customer(_Value):
@@ -41,6 +50,10 @@ class OrderLine(_Value):
     name: str
     quantity: Quantity
     unit_price: Money
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price.amount * self.quantity
 
 
 Lines = TypeVar("Lines", bound=tuple)
@@ -109,10 +122,30 @@ class CancelOrder(ShopCommand):
 
 
 class OrderPlaced(ShopEvent):
+    """The order exists, at these prices: what the warehouse reserves, sales counts and the
+    customer is told. Version 2: every amount is Money (version 1's were bare numbers)."""
+
+    version = 2
+
     customer: Customer
     lines: Annotated[tuple[OrderLine, ...], Field(min_length=1), AfterValidator(_one_line_per_sku)]
     total: Money
     placed_at: datetime
+
+
+@upcaster(OrderPlaced, from_version=1)
+def _order_placed_with_money(data: dict) -> dict:
+    """Version 1 carried bare amounts; the shop has only ever sold in its one currency."""
+    currency = settings.SHOP_CURRENCY
+
+    def money(amount) -> dict:
+        return {"amount": amount, "currency": currency}
+
+    return {
+        **data,
+        "lines": [{**line, "unit_price": money(line["unit_price"])} for line in data["lines"]],
+        "total": money(data["total"]),
+    }
 
 
 class OrderRejected(ShopEvent):

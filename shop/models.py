@@ -62,6 +62,10 @@ class Availability(models.Model):
         return f"{self.sku}: {self.available}"
 
 
+def shop_currency() -> str:
+    return settings.SHOP_CURRENCY
+
+
 class Order(models.Model):
     # The statuses and the moves between them are the lifecycle's (shop/lifecycle.py).
     Status = lifecycle.Status
@@ -91,6 +95,8 @@ class Order(models.Model):
     phone = models.CharField(max_length=20)
     address = models.TextField()
     total = models.DecimalField(max_digits=12, decimal_places=2)
+    # Of the total and every line's price (ISO 4217): the shop's currency when it was placed.
+    currency = models.CharField(max_length=3, default=shop_currency)
     placed_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -109,6 +109,7 @@ class OrderDetail:
     cancellation_refusal: str
     lines: list[dict]  # sku, name, quantity, unit_price (name and price unknown until placed)
     total: Decimal | None
+    currency: str | None  # of the total and the prices (ISO 4217); None until placed
     carrier: str
     tracking_number: str
     placed_at: datetime | None
@@ -139,6 +140,7 @@ def _detail_of_order(order: Order) -> OrderDetail:
             for ln in order.lines.all()
         ],
         total=order.total,
+        currency=order.currency,
         carrier=order.carrier,
         tracking_number=order.tracking_number,
         placed_at=order.placed_at,
@@ -169,6 +171,7 @@ def order_requested_by_account(*, order_id, account_id: int) -> OrderDetail | No
             for ln in command.payload["lines"]
         ],
         total=None,
+        currency=None,
         carrier="",
         tracking_number="",
         placed_at=None,

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ from . import lifecycle
 from .contracts import (
     CancelOrder,
     Customer,
+    Money,
     OrderCancellationRefused,
     OrderCancelled,
     OrderConfirmed,
@@ -154,12 +156,13 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
         outbox.send(OrderRejected(order_id=command.order_id, reason=reason), caused_by=caused_by)
         return None
 
+    currency = settings.SHOP_CURRENCY
     lines = [
         OrderLine(
             sku=line.sku,
             name=products[line.sku].name,
             quantity=line.quantity,
-            unit_price=products[line.sku].price,
+            unit_price=Money(amount=products[line.sku].price, currency=currency),
         )
         for line in command.lines
     ]
@@ -172,7 +175,8 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
         email=customer.email,
         phone=customer.phone,
         address=customer.address,
-        total=sum(line.unit_price * line.quantity for line in lines),
+        total=sum(line.subtotal for line in lines),
+        currency=currency,
         placed_at=timezone.now(),
     )
     OrderLineRow.objects.bulk_create(
@@ -180,7 +184,7 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
             order=order,
             sku=line.sku,
             name=line.name,
-            unit_price=line.unit_price,
+            unit_price=line.unit_price.amount,
             quantity=line.quantity,
         )
         for line in lines
@@ -190,7 +194,7 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
             order_id=order.id,
             customer=customer,
             lines=tuple(lines),
-            total=order.total,
+            total=Money(amount=order.total, currency=currency),
             placed_at=order.placed_at,
         ),
         caused_by=caused_by,

@@ -6,7 +6,7 @@ from decimal import Decimal
 from messaging.contracts import Message
 from messaging.metadata import Metadata
 from messaging.wire import RawRecord, encode
-from shop.contracts import Customer, OrderLine, OrderPlaced
+from shop.contracts import Customer, Money, OrderLine, OrderPlaced
 from shop.models import Category, Product
 from warehouse.models import Stock
 
@@ -34,16 +34,20 @@ def product(
     return item
 
 
+def euros(amount) -> Money:
+    return Money(amount=Decimal(amount), currency="EUR")
+
+
 def order_placed(*lines: tuple[str, int], order_id: uuid.UUID | None = None) -> OrderPlaced:
     order_lines = tuple(
-        OrderLine(sku=sku, name=f"Product {sku}", quantity=qty, unit_price=Decimal("10.00"))
+        OrderLine(sku=sku, name=f"Product {sku}", quantity=qty, unit_price=euros("10.00"))
         for sku, qty in lines
     )
     return OrderPlaced(
         order_id=order_id or uuid.uuid4(),
         customer=CUSTOMER,
         lines=order_lines,
-        total=sum(line.unit_price * line.quantity for line in order_lines),
+        total=euros(sum(line.subtotal for line in order_lines)),
         placed_at="2026-11-24T10:00:00Z",
     )
 

@@ -137,6 +137,10 @@ class OrderDetailApi(APIView):
         )
         lines = LineSerializer(many=True)
         total = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+        currency = serializers.CharField(
+            allow_null=True,
+            help_text="ISO 4217 code of the total and every unit_price; null until placed.",
+        )
         carrier = serializers.CharField()
         tracking_number = serializers.CharField()
         placed_at = serializers.DateTimeField(allow_null=True)

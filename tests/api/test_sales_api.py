@@ -16,7 +16,14 @@ def a_sale(days_ago: int, quantity: int = 1) -> None:
     sale_record(
         order_id=uuid.uuid4(),
         placed_at=timezone.now() - timedelta(days=days_ago),
-        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": quantity, "unit_price": "14.00"}],
+        lines=[
+            {
+                "sku": "MUG-001",
+                "name": "Mug",
+                "quantity": quantity,
+                "unit_price": {"amount": "14.00", "currency": "EUR"},
+            }
+        ],
     )
 
 

@@ -32,8 +32,11 @@ def test_a_record_is_a_cloudevent_in_binary_mode_keyed_by_the_order():
         "sku": "MUG-001",
         "name": "Product MUG-001",
         "quantity": 2,
-        "unit_price": "10.00",
+        "unit_price": {"amount": "10.00", "currency": "EUR"},
     }
+    assert headers["ce_dataschema"].endswith(
+        b"/api/asyncapi.json#/components/schemas/shop.OrderPlaced.v2"
+    )
 
 
 def test_decoding_gives_back_the_metadata_and_data():

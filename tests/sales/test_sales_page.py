@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from sales.charts import compact_euros
+from sales.charts import compact_money
 from sales.selectors import figures_by_day
 from sales.services import sale_record
 
@@ -16,14 +16,21 @@ def sell_mugs(quantity: int) -> None:
     sale_record(
         order_id=uuid.uuid4(),
         placed_at=timezone.now(),
-        lines=[{"sku": "MUG-001", "name": "Mug", "quantity": quantity, "unit_price": "14.00"}],
+        lines=[
+            {
+                "sku": "MUG-001",
+                "name": "Mug",
+                "quantity": quantity,
+                "unit_price": {"amount": "14.00", "currency": "EUR"},
+            }
+        ],
     )
 
 
 def test_the_page_shows_each_product_and_every_day():
     sell_mugs(2)
 
-    days = figures_by_day(days=14)
+    days = figures_by_day(days=14, currency="EUR")
 
     assert len(days) == 14 and days[-1]["revenue"] == Decimal("28.00")
     assert all(d["revenue"] == 0 for d in days[:-1])
@@ -47,13 +54,14 @@ def test_the_sales_page_draws_the_figures(client):
         ("0.40", "€0"),
         ("38.00", "€38"),
         ("999.49", "€999"),
-        ("1234", "€1.2k"),
-        ("35100", "€35k"),
+        ("1234", "€1.2K"),
+        ("35100", "€35K"),
         ("2500000", "€2.5M"),
     ],
 )
 def test_amounts_above_the_columns_stay_short(amount, shown):
-    assert compact_euros(Decimal(amount)) == shown
+    assert compact_money(Decimal(amount), "EUR") == shown
+    assert compact_money(Decimal(amount), "USD") == shown.replace("€", "$")
 
 
 def test_large_amounts_are_grouped_in_thousands(client):

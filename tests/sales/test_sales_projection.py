@@ -11,8 +11,18 @@ pytestmark = pytest.mark.django_db
 
 PLACED = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LINES = [
-    {"sku": "MUG-001", "name": "Mug", "quantity": 2, "unit_price": "14.00"},
-    {"sku": "KTL-002", "name": "Kettle", "quantity": 1, "unit_price": "49.00"},
+    {
+        "sku": "MUG-001",
+        "name": "Mug",
+        "quantity": 2,
+        "unit_price": {"amount": "14.00", "currency": "EUR"},
+    },
+    {
+        "sku": "KTL-002",
+        "name": "Kettle",
+        "quantity": 1,
+        "unit_price": {"amount": "49.00", "currency": "EUR"},
+    },
 ]
 
 

@@ -1,7 +1,6 @@
 """The shop's contracts: one line per product, for every entrypoint; refusals are marked."""
 
 import uuid
-from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
@@ -10,7 +9,7 @@ from messaging.contracts import message_role
 from messaging.models import OutboxMessage
 from shop import services
 from shop.contracts import OrderLine, OrderPlaced, PlaceOrder, RequestedLine
-from tests.factories import CUSTOMER
+from tests.factories import CUSTOMER, euros
 
 MUG, KETTLE = "MUG-001", "KTL-002"
 
@@ -32,14 +31,14 @@ def test_place_order_names_each_product_on_one_line():
 
 
 def test_order_placed_names_each_product_on_one_line():
-    line = OrderLine(sku=MUG, name="Mug", quantity=1, unit_price=Decimal("14.00"))
+    line = OrderLine(sku=MUG, name="Mug", quantity=1, unit_price=euros("14.00"))
 
     with pytest.raises(ValidationError, match="on more than one: MUG-001"):
         OrderPlaced(
             order_id=uuid.uuid4(),
             customer=CUSTOMER,
             lines=(line, line),
-            total=Decimal("28.00"),
+            total=euros("28.00"),
             placed_at="2026-11-24T10:00:00Z",
         )
 

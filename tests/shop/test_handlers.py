@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from messaging import testing
-from shop.contracts import OrderPlaced, OrderRejected, PlaceOrder, RequestedLine
+from shop.contracts import Money, OrderPlaced, OrderRejected, PlaceOrder, RequestedLine
 from tests.factories import CUSTOMER, product
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_place_order_is_answered_with_the_fact_in_its_conversation():
     handled = testing.deliver(command, to="shop")
 
     [placed] = handled.sent_of(OrderPlaced)
-    assert (placed.order_id, placed.total) == (command.order_id, 28)
+    assert (placed.order_id, placed.total) == (command.order_id, Money(amount=28, currency="EUR"))
     [sent] = handled.sent
     assert sent.metadata.correlation_id == handled.metadata.correlation_id
 

@@ -60,12 +60,25 @@ def test_the_order_is_created_as_the_catalog_had_it_and_announced():
         str(order.id),
     )
     assert (placed.correlation_id, placed.causation_id) == (cause.correlation_id, cause.message_id)
+    # Every amount with its currency (OrderPlaced version 2), the shop's: SHOP_CURRENCY.
+    euros = {"currency": "EUR"}
     assert placed.payload["lines"] == [
-        {"sku": "MUG-001", "name": "Product MUG-001", "quantity": 2, "unit_price": "14.00"},
-        {"sku": "KTL-002", "name": "Product KTL-002", "quantity": 1, "unit_price": "30.50"},
+        {
+            "sku": "MUG-001",
+            "name": "Product MUG-001",
+            "quantity": 2,
+            "unit_price": {"amount": "14.00", **euros},
+        },
+        {
+            "sku": "KTL-002",
+            "name": "Product KTL-002",
+            "quantity": 1,
+            "unit_price": {"amount": "30.50", **euros},
+        },
     ]
     assert placed.payload["customer"] == CUSTOMER.model_dump()
-    assert Decimal(placed.payload["total"]) == Decimal("58.50")
+    assert placed.payload["total"] == {"amount": "58.50", **euros}
+    assert (placed.version, order.currency) == (2, "EUR")
 
 
 def test_the_signed_in_account_is_kept_for_my_orders(django_user_model):
