@@ -110,7 +110,7 @@ def decode(
             key=attributes.get("partitionkey") or "",
             correlation_id=UUID(attributes["correlationid"]),
             causation_id=UUID(causation) if causation else None,
-            version=_version(attributes.get("dataschema")),
+            version=schema_version(attributes.get("dataschema")),
         )
     except MalformedRecord:
         raise
@@ -131,7 +131,8 @@ def dataschema(type_name: str, version: int) -> str:
 _VERSION = re.compile(r"\.v([1-9][0-9]*)$")
 
 
-def _version(schema: str | None) -> int:
+def schema_version(schema: str | None) -> int:
+    """The version a record's data was written as, from its `dataschema`."""
     # Only the name's end is read: the document's address may change (another host, a
     # proxy), the version a record was written as may not.
     if not schema:

@@ -1,6 +1,7 @@
 """Small HTML pieces shared by the message log's admin pages: badges, outcome chips, links."""
 
 import json
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 from uuid import UUID
@@ -8,6 +9,9 @@ from uuid import UUID
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+
+from messaging import deadletter_headers as dead_letter_headers
+from messaging.wire import MalformedRecord, schema_version
 
 from ..outcomes import GroupOutcome, Status
 
@@ -94,5 +98,35 @@ def outcome_table(outcomes: list[GroupOutcome]) -> str:
     return render_to_string("admin/messagelog/_outcomes.html", {"outcomes": outcomes})
 
 
+def version(headers: dict) -> str:
+    """The version the data was written as, linked to its schema in the event API document."""
+    schema = headers.get("ce_dataschema", "")
+    try:
+        number = schema_version(schema)
+    except MalformedRecord:
+        return format_html('<span class="mlog-error">unreadable: {}</span>', schema)
+    if not schema:
+        return format_html(
+            '{} <span class="mlog-muted">(no dataschema: written before versions)</span>', number
+        )
+    return format_html('<a href="{}">{}</a>', schema, number)
+
+
 def header_table(headers: dict) -> str:
-    return render_to_string("admin/messagelog/_headers.html", {"headers": sorted(headers.items())})
+    shown = sorted((name, _header_value(name, value)) for name, value in headers.items())
+    return render_to_string("admin/messagelog/_headers.html", {"headers": shown})
+
+
+def _header_value(name: str, stored: str) -> str:
+    """A header as the log stored it (messaging.wire.as_text), for reading. A record re-driven
+    from a dead-letter topic carries Spring's dead-letter headers, whose numbers are binary
+    and stored escaped: they are shown as the numbers they are."""
+    if name not in dead_letter_headers.NUMBER_WIDTHS:
+        return stored
+    raw = _ESCAPED_BYTE.sub(lambda m: bytes([int(m[1], 16)]), stored.encode())
+    number = dead_letter_headers.read_number(name, raw)
+    return stored if number is None else str(number)
+
+
+# What as_text makes of a byte that is not UTF-8 (or a NUL): "\x8b".
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")

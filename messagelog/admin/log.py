@@ -54,6 +54,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
                     "conversation_page",
                     "kind_badge",
                     "type",
+                    "version",
                     "source",
                     "when",
                     "key",
@@ -70,6 +71,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = [
         "when",
+        "version",
         "conversation_page",
         "kind_badge",
         "cause",
@@ -98,6 +100,10 @@ class MessageRecordAdmin(ReadOnlyAdmin):
             # Milliseconds tell the order of a conversation's steps; the year rarely matters.
             record.time.strftime("%m-%d %H:%M:%S.%f")[:-3],
         )
+
+    @admin.display(description="version")
+    def version(self, record: MessageRecord) -> str:
+        return display.version(record.headers)
 
     @admin.display(description="kind")
     def kind_badge(self, record: MessageRecord) -> str:

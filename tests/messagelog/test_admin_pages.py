@@ -135,6 +135,22 @@ def test_a_record_shows_headers_payload_coordinates_and_the_error(operator, orde
     )
 
 
+def test_a_record_shows_the_version_its_data_was_written_as(operator, order):
+    record = MessageRecord.objects.get(type="warehouse.DispatchOrder")
+    url = reverse("admin:messagelog_messagerecord_change", args=[record.pk])
+    schema = (
+        "http://127.0.0.1:8000/api/asyncapi.json#/components/schemas/warehouse.DispatchOrder.v2"
+    )
+
+    before_versions = operator.get(url).content.decode()
+    record.headers["ce_dataschema"] = schema
+    record.save()
+    versioned = operator.get(url).content.decode()
+
+    assert "written before versions" in before_versions
+    assert f'<a href="{schema}">2</a>' in versioned
+
+
 def test_the_log_costs_the_same_queries_for_a_page_of_5_or_of_50(operator):
     def queries_for_page() -> int:
         with CaptureQueriesContext(connection) as captured:
