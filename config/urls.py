@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health
+from config.event_api import views as event_api
 from shop import login_limits
 
 # The admin's login counts failures and stops password guessing, as the storefront's does.
@@ -33,6 +34,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script as a file of its own: no inline script to allow.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The Kafka side: the AsyncAPI document every record's ce_dataschema points into.
+    path("api/asyncapi.json", event_api.document_json, name="asyncapi-json"),
+    path("api/asyncapi.yaml", event_api.document_yaml, name="asyncapi-yaml"),
     path("", include("shop.urls")),
 ]
 

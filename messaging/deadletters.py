@@ -3,10 +3,11 @@
 A record becomes a dead letter when it cannot be read as one of our messages (at once: no
 retry can fix it) or when its handler ran out of tries (messaging.retrying; it then keeps
 its key's place, see messaging.parking). Each is copied to the group's
-`<group>.dead-letters` topic with the original key, value and headers plus `dlq_*`
-headers naming the group, the exception, its message, the attempts and where the record
-was read, so any Kafka tool can inspect or re-drive it. Operators retry or skip them in
-the admin (messaging.retrying).
+`<group>.dead-letters` topic with the original key, value and headers plus the headers
+Spring Kafka's DeadLetterPublishingRecoverer writes (where the record was read, the group,
+the exception, its message and trace), so a Kafka UI's re-drive or a Spring consumer reads
+it as one of its own, and ours for the attempts and the reason (messaging.deadletter_headers
+names them). Operators retry or skip them in the admin (messaging.retrying).
 """
 
 import logging
@@ -15,6 +16,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from . import deadletter_headers as dlt
 from .kafka import producer
 from .metadata import Metadata
 from .models import DeadLetter
@@ -103,18 +105,43 @@ def publish_pending() -> int:
 
 
 def _headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    error_type, _, message = letter.error.partition(": ")
-    original = [(name, value.encode()) for name, value in letter.headers.items()]
-    return original + [
-        (name, str(value).encode())
-        for name, value in (
-            ("dlq_group", letter.group),
-            ("dlq_reason", letter.reason),
-            ("dlq_exception", error_type if message else letter.reason),
-            ("dlq_message", message or letter.error),
-            ("dlq_attempts", letter.attempts),
-            ("dlq_original_topic", letter.topic),
-            ("dlq_original_partition", letter.partition),
-            ("dlq_original_offset", letter.offset),
-        )
+    """The original record's own headers (its ce_* ones), then Spring's and ours.
+
+    Dead-letter headers of an earlier round (a re-driven record that failed again) are
+    dropped, not appended to as Spring does by default: the row keeps headers as text, so
+    their binary numbers could not be written back as they were.
+    """
+    exception, message = _exception(letter)
+    own = [(n, v.encode()) for n, v in letter.headers.items() if not dlt.is_dead_letter_header(n)]
+    headers = [
+        (dlt.ORIGINAL_TOPIC, letter.topic.encode()),
+        (dlt.ORIGINAL_PARTITION, dlt.number(dlt.ORIGINAL_PARTITION, letter.partition)),
+        (dlt.ORIGINAL_OFFSET, dlt.number(dlt.ORIGINAL_OFFSET, letter.offset)),
+        (dlt.ORIGINAL_CONSUMER_GROUP, letter.group.encode()),
+        (dlt.EXCEPTION_FQCN, exception.encode()),
+        (dlt.EXCEPTION_MESSAGE, message.encode()),
     ]
+    if letter.record_timestamp:  # 0: a row from before record timestamps were kept
+        headers += [
+            (dlt.ORIGINAL_TIMESTAMP, dlt.number(dlt.ORIGINAL_TIMESTAMP, letter.record_timestamp)),
+            # The row keeps no timestamp type: our topics have the broker's default.
+            (dlt.ORIGINAL_TIMESTAMP_TYPE, b"CreateTime"),
+        ]
+    if letter.traceback:
+        headers.append((dlt.EXCEPTION_STACKTRACE, letter.traceback.encode()))
+    headers += [(dlt.ATTEMPTS, str(letter.attempts).encode()), (dlt.REASON, letter.reason.encode())]
+    return own + headers
+
+
+def _exception(letter: DeadLetter) -> tuple[str, str]:
+    """The exception's class and its message. A handler's error reads "Class: message" and
+    the last line of its traceback names the class with its module (builtins go bare, as
+    Python prints them). A bad record was refused, not failed: its reason stands in."""
+    if letter.reason != DeadLetter.Reason.HANDLER_FAILED:
+        return letter.reason, letter.error
+    error_type, _, message = letter.error.partition(": ")
+    for line in reversed(letter.traceback.splitlines()):
+        name = line.partition(":")[0].strip()
+        if name == error_type or name.endswith(f".{error_type}"):
+            return name, message
+    return error_type, message

@@ -1,40 +1,112 @@
 """Dead letters: the copy on the group's dead-letter topic, redelivery and skipping."""
 
+import struct
+
 import pytest
 from kafka import TopicPartition
 
-from messaging import deadletters, handling, registry, retrying
+from messaging import deadletter_headers, deadletters, handling, registry, retrying
 from messaging.inbox import Outcome, handle_record
 from messaging.kafka import reader
 from messaging.models import DeadLetter, InboxEntry, ParkedRecord
 from messaging.topics import create_topics
-from tests.factories import order_placed, product, raw_record, record_of
+from messaging.wire import RawRecord
+from tests.factories import order_placed, product, record_of
 from warehouse.models import Stock
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_dead_letter_is_copied_to_the_group_topic_with_what_went_wrong():
+def test_a_bad_record_is_copied_to_the_group_topic_with_springs_dead_letter_headers():
     create_topics(partitions=1)
-    handle_record(registry.group("warehouse"), raw_record(b"\x00garbage", offset=41))
+    record = RawRecord("orders", 0, 41, b"k", b"\x00garbage", [], timestamp=1_700_000_000_123)
+    handle_record(registry.group("warehouse"), record)
 
     assert deadletters.publish_pending() == 1
 
-    consumer = reader()
-    partition = TopicPartition("warehouse.dead-letters", 0)
-    consumer.assign([partition])
-    consumer.seek_to_beginning(partition)
-    records = [r for batch in [consumer.poll(5000)] for r in batch.get(partition, [])]
-    consumer.close()
-    headers = {name: value.decode() for name, value in records[-1].headers}
-    assert records[-1].value.endswith(b"garbage")
-    assert headers["dlq_group"] == "warehouse"
-    assert headers["dlq_reason"] == "malformed"
-    assert headers["dlq_original_topic"] == "orders"
-    assert (headers["dlq_original_partition"], headers["dlq_original_offset"]) == ("0", "41")
-    assert headers["dlq_attempts"] == "1" and headers["dlq_message"]
+    copy = _last_record("warehouse.dead-letters")
+    headers = dict(copy.headers)
+    assert copy.value.endswith(b"garbage")
+    # Encoded as Spring's DeadLetterPublishingRecoverer encodes them: ints and longs
+    # big-endian, text UTF-8.
+    assert headers["kafka_dlt-original-topic"] == b"orders"
+    assert struct.unpack(">i", headers["kafka_dlt-original-partition"]) == (0,)
+    assert struct.unpack(">q", headers["kafka_dlt-original-offset"]) == (41,)
+    assert struct.unpack(">q", headers["kafka_dlt-original-timestamp"]) == (1_700_000_000_123,)
+    assert headers["kafka_dlt-original-timestamp-type"] == b"CreateTime"
+    assert headers["kafka_dlt-original-consumer-group"] == b"warehouse"
+    assert headers["kafka_dlt-exception-fqcn"] == b"malformed"  # refused, not raised
+    assert headers["kafka_dlt-exception-message"]
+    assert "kafka_dlt-exception-stacktrace" not in headers  # no trace for a bad record
+    assert (headers["dlt-attempts"], headers["dlt-reason"]) == (b"1", b"malformed")
+    assert not [name for name in headers if name.startswith("dlq_")]
     assert DeadLetter.objects.get().published_at is not None
     assert deadletters.publish_pending() == 0
+
+
+def test_a_failed_handlers_copy_keeps_the_records_own_headers_and_names_the_exception():
+    create_topics(partitions=1)
+    record = record_of(order_placed(("MUG-001", 2)), offset=7)
+    letter = _dead_letter_for(record)
+    letter.traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "warehouse/services.py", line 9, in stock_reserve\n'
+        '    raise ConnectionError("was down")\n'
+        "warehouse.services.ConnectionError: was down\n"
+    )
+    letter.error = "ConnectionError: was down"
+    letter.save()
+
+    deadletters.publish_pending()
+
+    copy = _last_record("warehouse.dead-letters")
+    own = {n: v for n, v in copy.headers if not n.startswith(("kafka_dlt-", "dlt-"))}
+    assert own == dict(record.headers)  # ce_* and content-type, as Spring keeps them
+    read = deadletter_headers.read(copy.headers)
+    assert (read.group, read.topic, read.partition, read.offset) == ("warehouse", "orders", 0, 7)
+    assert (read.exception, read.message) == ("warehouse.services.ConnectionError", "was down")
+    assert read.trace == letter.traceback
+    assert (read.attempts, read.reason) == (5, "handler_failed")
+
+
+def test_a_copy_written_with_the_old_header_names_is_still_read():
+    old = [
+        ("ce_id", b"5f0c1a2e-0000-4000-8000-000000000000"),
+        ("dlq_group", b"warehouse"),
+        ("dlq_reason", b"handler_failed"),
+        ("dlq_exception", b"RuntimeError"),
+        ("dlq_message", b"was down"),
+        ("dlq_attempts", b"5"),
+        ("dlq_original_topic", b"orders"),
+        ("dlq_original_partition", b"3"),
+        ("dlq_original_offset", b"41"),
+    ]
+
+    read = deadletter_headers.read(old)
+
+    assert read == deadletter_headers.DeadLetterHeaders(
+        group="warehouse",
+        topic="orders",
+        partition=3,
+        offset=41,
+        timestamp=None,
+        exception="RuntimeError",
+        message="was down",
+        trace="",
+        attempts=5,
+        reason="handler_failed",
+    )
+    assert deadletter_headers.read([("ce_id", b"x")]) is None  # not a dead letter
+
+
+def _last_record(topic: str):
+    consumer = reader()
+    partition = TopicPartition(topic, 0)
+    consumer.assign([partition])
+    consumer.seek_to_beginning(partition)
+    records = consumer.poll(5000).get(partition, [])
+    consumer.close()
+    return records[-1]
 
 
 def _dead_letter_for(record, group="warehouse"):

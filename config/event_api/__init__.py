@@ -1,0 +1,1 @@
+"""The event API's pages: the AsyncAPI document (messaging.asyncapi) as JSON and YAML."""
