@@ -37,6 +37,7 @@ urlpatterns = [
     # The Kafka side: the AsyncAPI document every record's ce_dataschema points into.
     path("api/asyncapi.json", event_api.document_json, name="asyncapi-json"),
     path("api/asyncapi.yaml", event_api.document_yaml, name="asyncapi-yaml"),
+    path("api/events/", event_api.events, name="event-api"),
     path("", include("shop.urls")),
 ]
 

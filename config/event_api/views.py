@@ -5,9 +5,12 @@ import json
 
 import yaml
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from messaging import asyncapi
+
+from . import catalog
 
 
 @require_GET
@@ -18,6 +21,16 @@ def document_json(request: HttpRequest) -> HttpResponse:
 @require_GET
 def document_yaml(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_yaml(), content_type="application/yaml; charset=utf-8")
+
+
+@require_GET
+def events(request: HttpRequest) -> HttpResponse:
+    document = asyncapi.document()
+    return render(
+        request,
+        "event_api/events.html",
+        {"info": document["info"], "topics": _topics(), "servers": document["servers"]},
+    )
 
 
 # Serialised once, like the document: every record's ce_dataschema points here.
@@ -33,6 +46,11 @@ def _yaml() -> str:
     )
 
 
+@functools.cache
+def _topics() -> list[catalog.Topic]:
+    return catalog.topics(asyncapi.document())
+
+
 class _Dumper(yaml.SafeDumper):
     """Descriptions of several paragraphs as YAML block text, readable as written."""
 
@@ -43,4 +61,3 @@ def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _text)
-
