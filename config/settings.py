@@ -219,7 +219,9 @@ SPECTACULAR_SETTINGS = {
         "Browse the catalog, place and cancel orders, follow an order's conversation. "
         "Placing and cancelling answer 202 Accepted: the shop handles the command through "
         "Kafka, and the order shows the outcome. Sign in with a session or with a token "
-        "from POST /api/auth/token/, sent as `Authorization: Token <key>`."
+        "from POST /api/auth/token/, sent as `Authorization: Token <key>`. The commands and "
+        "events behind it, on Kafka: [/api/events/](/api/events/) (AsyncAPI 3.0 at "
+        "[/api/asyncapi.json](/api/asyncapi.json))."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

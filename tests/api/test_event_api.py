@@ -79,3 +79,13 @@ def test_a_field_table_shows_types_requirement_and_constraints():
         False,
         ["default null"],
     )
+
+
+def test_the_site_and_the_rest_api_docs_link_to_the_page():
+    client = Client()
+
+    catalog_page = client.get("/").content.decode()
+    rest_schema = client.get("/api/schema/").content.decode()
+
+    assert 'href="/api/events/"' in catalog_page
+    assert "(/api/events/)" in rest_schema
