@@ -22,6 +22,7 @@ class SalesFiguresApi(APIView):
         currency = serializers.RegexField(
             r"^[A-Z]{3}$",
             required=False,
+            error_messages={"invalid": "Give an ISO 4217 code of three capital letters, e.g. EUR."},
             help_text="ISO 4217 code: the figures of the sales made in it (default: the "
             "shop's currency). Amounts in two currencies are never added up.",
         )
@@ -72,6 +73,8 @@ class SalesFiguresApi(APIView):
         # DRF reads a blank query parameter as "not given"; `?days=` is a mistake to say.
         if request.query_params.get("days") == "":
             raise serializers.ValidationError({"days": ["Give a whole number from 1 to 365."]})
+        if request.query_params.get("currency") == "":
+            raise serializers.ValidationError({"currency": ["Give an ISO 4217 code, e.g. EUR."]})
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         days = filters.validated_data["days"]

@@ -59,6 +59,9 @@ class OrderPlaceApi(APIView):
             phone = serializers.RegexField(
                 PHONE,
                 max_length=20,
+                # Matched as sent, as the schema's pattern says: trimmed first, " (-33- "
+                # (which the pattern allows) would become too short and be refused.
+                trim_whitespace=False,
                 error_messages={
                     "invalid": "Enter a phone number: digits, spaces, + ( ) -, 6 to 20."
                 },

@@ -58,3 +58,31 @@ def test_a_blank_number_of_days_is_refused(client):
 
     assert response.status_code == 400
     assert response.json() == {"days": ["Give a whole number from 1 to 365."]}
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [("currency=", "Give an ISO 4217 code"), ("currency=eur", "three capital letters")],
+)
+def test_a_currency_that_is_not_a_code_is_refused_with_the_reason(client, query, said):
+    response = client.get(f"/api/sales/?{query}")
+
+    assert response.status_code == 400
+    assert said in response.json()["currency"][0]
+
+
+def test_figures_are_per_currency_never_added_across(client):
+    sell = {"sku": "MUG-001", "name": "Mug", "quantity": 1}
+    for currency in ("EUR", "USD"):
+        sale_record(
+            order_id=uuid.uuid4(),
+            placed_at=timezone.now(),
+            lines=[{**sell, "unit_price": {"amount": "14.00", "currency": currency}}],
+        )
+
+    euros = client.get("/api/sales/").json()
+    dollars = client.get("/api/sales/?currency=USD").json()
+
+    assert (euros["currency"], euros["currencies"]) == ("EUR", ["EUR", "USD"])
+    assert [p["revenue"] for p in euros["products"]] == ["14.00"]
+    assert (dollars["currency"], [p["revenue"] for p in dollars["products"]]) == ("USD", ["14.00"])
