@@ -167,8 +167,6 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-publish-dead-letters": {"task": "messaging.publish_dead_letters", "schedule": 60.0},
 }
 
-# How long the warehouse packs an order before it ships: the window in which a customer's
-# cancellation still stops the parcel.
 # The currency of every price in the shop (ISO 4217). Messages carry it with each amount.
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
 if not re.fullmatch(r"[A-Z]{3}", SHOP_CURRENCY):
@@ -176,6 +174,8 @@ if not re.fullmatch(r"[A-Z]{3}", SHOP_CURRENCY):
         f"SHOP_CURRENCY must be an ISO 4217 code of three capital letters, not {SHOP_CURRENCY!r}"
     )
 
+# How long the warehouse packs an order before it ships: the window in which a customer's
+# cancellation still stops the parcel.
 WAREHOUSE_PACKING_SECONDS = float(os.environ.get("WAREHOUSE_PACKING_SECONDS", "10"))
 
 # Kafka and the messaging platform (see messaging/conf.py for every key and its default).
