@@ -34,15 +34,21 @@ class SendEmail(NotificationsCommand):
 
 
 class SendText(NotificationsCommand):
+    """Send this text message about an order (an operator's resend, or another app's request)."""
+
     to: Annotated[str, Field(min_length=3, max_length=20)]
     body: Annotated[str, Field(min_length=1, max_length=480)]
 
 
 class EmailSent(NotificationsEvent):
+    """An email about the order was handed to the mail server (at least once)."""
+
     about: str  # which news: received, confirmed, dispatched, cancelled
     to: str
 
 
 class TextSent(NotificationsEvent):
+    """A text message about the order was handed to the text gateway (at least once)."""
+
     about: str  # which news: received, confirmed, dispatched, cancelled
     to: str

@@ -169,7 +169,7 @@ class OrderConfirmed(ShopEvent):
 
 
 class OrderCancelled(ShopEvent):
-    """A compensating event: the placed order will not be fulfilled, for `reason`."""
+    """A compensating event: the placed order will not be fulfilled, for the reason given."""
 
     role = "compensation"
 

@@ -90,6 +90,8 @@ class StockReleased(OrderStockEvent):
 
 
 class OrderDispatched(OrderStockEvent):
+    """The parcel left the warehouse with this carrier; the customer can track it."""
+
     carrier: str
     tracking_number: str
 

@@ -22,9 +22,9 @@ def fields(document: dict, schema: dict, prefix: str = "", depth: int = 0) -> li
     """One row per property, nested objects' properties after their own row, with their
     path ("customer.name", "lines[].sku")."""
     schema = _resolved(document, schema)
-    required = set(schema.get("required", []))
+    required = schema.get("required", [])
     rows = []
-    for name, prop in schema.get("properties", {}).items():
+    for name, prop in _in_contract_order(schema.get("properties", {}), required):
         path = f"{prefix}{name}"
         resolved = _resolved(document, prop)
         rows.append(
@@ -41,6 +41,13 @@ def fields(document: dict, schema: dict, prefix: str = "", depth: int = 0) -> li
         if nested is not None and depth < MAX_DEPTH:
             rows += fields(document, nested, f"{path}{suffix}.", depth + 1)
     return rows
+
+
+def _in_contract_order(properties: dict, required: list[str]) -> list[tuple[str, dict]]:
+    """Required fields in the order the contract declares them (a schema's `required` keeps
+    it, where a snapshot's properties are sorted by name), then the optional ones."""
+    rank = {name: index for index, name in enumerate(required)}
+    return sorted(properties.items(), key=lambda item: rank.get(item[0], len(rank)))
 
 
 def _resolved(document: dict, schema: dict) -> dict:

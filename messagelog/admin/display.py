@@ -109,7 +109,11 @@ def version(headers: dict) -> str:
         return format_html(
             '{} <span class="mlog-muted">(no dataschema: written before versions)</span>', number
         )
-    return format_html('<a href="{}">{}</a>', schema, number)
+    # People read the event API page; the dataschema URI itself is for tools.
+    page = f"{reverse('event-api')}#{schema.rsplit('/', 1)[-1].rsplit('.v', 1)[0]}"
+    return format_html(
+        '<a href="{}">{}</a> <span class="mlog-muted">{}</span>', page, number, schema
+    )
 
 
 def header_table(headers: dict) -> str:
