@@ -235,6 +235,8 @@ def _apps_run_dir(data_dir: Path) -> Path:
 
 def _demo_env(started: Mapping[str, str], port: int) -> dict[str, str]:
     env = {**os.environ, **started, "SHOP_DEMO": "1", "PYTHONUNBUFFERED": "1", "PORT": str(port)}
+    # Every record's dataschema points at this demo's own event API document.
+    env.setdefault("EVENT_API_URL", f"http://{HOST}:{port}/api/asyncapi.json")
     # The Procfile says `python` and `celery`: make them this virtualenv's, activated or not.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
@@ -250,6 +252,9 @@ def _banner(
     rows = [
         ("Shop", shop, ""),
         ("Admin", f"{shop}admin/", "user admin, password admin"),
+        ("Sales", f"{shop}sales/", "figures built from the order events"),
+        ("REST API", f"{shop}api/docs/", "OpenAPI"),
+        ("Event API", f"{shop}api/events/", "every command and event (AsyncAPI)"),
         ("PostgreSQL", env["DATABASE_URL"], origin("DATABASE_URL", "embedded")),
         ("Redis", env["CELERY_BROKER_URL"], origin("CELERY_BROKER_URL", "embedded")),
         ("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"], origin("KAFKA_BOOTSTRAP_SERVERS", "embedded")),

@@ -31,6 +31,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 def test_banner_then_ctrl_c_stops_every_process(demo: Demo) -> None:
     demo.wait_for_banner()
     assert f"http://{HOST}:{demo.port}/admin/" in demo.output()
+    assert f"http://{HOST}:{demo.port}/api/events/" in demo.output()
     assert re.search(
         r"PostgreSQL +postgresql://configured/shop +from \$DATABASE_URL", demo.output()
     )
