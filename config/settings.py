@@ -32,6 +32,9 @@ def secret_key() -> str:
 
 
 DEMO_MODE = env_bool("SHOP_DEMO")
+# Revenue is business data: outside the demo only accounts with the sales permission see
+# the figures (sales.access); the demo opens them so a visitor watches the projection move.
+SALES_FIGURES_PUBLIC = DEMO_MODE
 DEBUG = env_bool("DJANGO_DEBUG", default=DEMO_MODE)
 SECRET_KEY = secret_key()
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

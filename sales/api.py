@@ -1,4 +1,7 @@
-"""GET /api/sales/: the sales figures, public like the /sales/ page, from the projection."""
+"""GET /api/sales/: the sales figures of the /sales/ page, from the projection.
+
+For staff with the sales permission; open to anyone in the demo (sales.access).
+"""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -7,13 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors
+from . import access, selectors
 
 
 class SalesFiguresApi(APIView):
-    # Public, and the same for everyone: no credentials are read, and the schema says so.
-    authentication_classes = []
-    permission_classes = [AllowAny]
+    def get_permissions(self):
+        # Read per request, so the schema (which asks the same) describes the running mode.
+        return [AllowAny() if access.figures_are_public() else access.CanSeeFigures()]
 
     class FilterSerializer(serializers.Serializer):
         days = serializers.IntegerField(
@@ -63,10 +66,17 @@ class SalesFiguresApi(APIView):
 
     @extend_schema(
         summary="Sales per product and per day",
+        description=(
+            "Revenue is business data: for accounts with the permission "
+            f"`{access.PERMISSION}` (staff granted it, and superusers). The demo "
+            "(SHOP_DEMO) opens the figures to anyone."
+        ),
         parameters=[FilterSerializer],
         responses={
             200: OutputSerializer,
             400: OpenApiResponse(description="days is not a whole number from 1 to 365."),
+            401: OpenApiResponse(description="No credentials (outside the demo)."),
+            403: OpenApiResponse(description=f"The account lacks `{access.PERMISSION}`."),
         },
     )
     def get(self, request: Request) -> Response:

@@ -2,10 +2,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import charts, selectors
+from . import access, charts, selectors
 
 
 @require_GET
+@access.figures_required
 def figures(request: HttpRequest) -> HttpResponse:
     currencies = selectors.currencies()
     # Amounts in two currencies are never added up: one currency at a time, the shop's first.

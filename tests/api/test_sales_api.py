@@ -12,6 +12,12 @@ from sales.services import sale_record
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def open_as_in_the_demo(settings):
+    # The figures themselves; who may see them: tests/sales/test_access.py.
+    settings.SALES_FIGURES_PUBLIC = True
+
+
 def a_sale(days_ago: int, quantity: int = 1) -> None:
     sale_record(
         order_id=uuid.uuid4(),

@@ -11,6 +11,12 @@ from sales.services import sale_record
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def open_as_in_the_demo(settings):
+    # The figures themselves; who may see them: tests/sales/test_access.py.
+    settings.SALES_FIGURES_PUBLIC = True
+
+
 def sell_mugs(quantity: int) -> None:
     """One order of `quantity` mugs at €14.00, placed now."""
     sale_record(

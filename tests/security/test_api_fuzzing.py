@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 import schemathesis
+from django.contrib.auth.models import Permission
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
@@ -121,6 +122,8 @@ def token(db, settings, django_user_model, other_customer, requests_keep_the_con
     for sku in SKUS:
         product(sku)
     customer = django_user_model.objects.create_user(username=USERNAME, password=PASSWORD)
+    # Granted the sales figures too, so GET /api/sales/'s parameters are fuzzed, not refused.
+    customer.user_permissions.add(Permission.objects.get(codename="view_dailyproductsales"))
     an_order(MY_ORDER, account=customer)
     an_order(SOMEONE_ELSES_ORDER, account=other_customer)
     return Token.objects.create(user=customer).key
