@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE = {
     "warehouse-ship-due": {"task": "warehouse.ship_due", "schedule": 10.0},
     "messaging-retry-due": {"task": "messaging.retry_due", "schedule": 10.0},
     "messaging-publish-dead-letters": {"task": "messaging.publish_dead_letters", "schedule": 60.0},
+    # Heartbeats of processes that died long ago (a clean stop deletes its own at once).
+    "messaging-forget-silent-processes": {
+        "task": "messaging.forget_silent_processes",
+        "schedule": 3600.0,
+    },
 }
 
 # The currency of every price in the shop (ISO 4217). Messages carry it with each amount.
@@ -186,6 +191,7 @@ MESSAGING = {
     "BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
     "TOPIC_PARTITIONS": int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "4")),
     "EVENT_API_URL": os.environ.get("EVENT_API_URL", "http://127.0.0.1:8000/api/asyncapi.json"),
+    "HEARTBEAT_INTERVAL": float(os.environ.get("HEARTBEAT_INTERVAL", "5")),
 }
 
 # The cache is shared by every web process: the API's rate limits count there.

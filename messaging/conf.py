@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     # with the same backoff and at once when a message of its key is handled, then it is
     # dead-lettered: a prerequisite that has not come in an hour is not on its way.
     "PREREQUISITE_WAIT_SECONDS": 3600.0,
+    # Every process writes its heartbeats this often (seconds); one silent for three
+    # intervals is stale (messaging.heartbeats, messaging.liveness), and the scheduler
+    # forgets one silent this long (a process that stops cleanly deletes its own at once).
+    "HEARTBEAT_INTERVAL": 5.0,
+    "HEARTBEAT_FORGET_AFTER": 86400.0,
 }
 
 

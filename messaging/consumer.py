@@ -20,6 +20,7 @@ from kafka.structs import OffsetAndMetadata
 
 from . import conf
 from .handling import handle_batch
+from .heartbeats import Pulse
 from .kafka import consumer as kafka_consumer
 from .registry import ConsumerGroup
 from .wire import RawRecord
@@ -31,10 +32,14 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, KafkaError)
 
 
 class ConsumerLoop:
-    def __init__(self, group: ConsumerGroup, stop: threading.Event) -> None:
+    def __init__(
+        self, group: ConsumerGroup, stop: threading.Event, pulse: Pulse | None = None
+    ) -> None:
         self.group = group
         self.stop = stop
         self.ready = threading.Event()  # set once the group has its partitions
+        # Reported after every poll: the member's partitions and how far behind it is.
+        self.pulse = pulse or Pulse("consumer", group.name)
 
     def run(self) -> None:
         backoff = 0.5
@@ -46,6 +51,7 @@ class ConsumerLoop:
                 logger.warning(
                     "%s consumer: %s; reconnecting in %.1fs", self.group.name, exc, backoff
                 )
+                self.pulse.report("reconnecting", error=f"{type(exc).__name__}: {exc}"[:500])
             # Anything else is a bug, and a consumer thread must never die quietly: say so
             # loudly, then start again from the last committed offset.
             except Exception:
@@ -69,6 +75,7 @@ class ConsumerLoop:
                 batch = client.poll(timeout_ms=timeout_ms)
                 if client.assignment():
                     self.ready.set()
+                self._report(client)
                 self._reread_what_the_broker_lost(client)
                 if not batch:
                     continue
@@ -82,6 +89,24 @@ class ConsumerLoop:
                 )
         finally:
             client.close(autocommit=False)
+
+    def _report(self, client) -> None:
+        assigned = client.assignment()
+        role = "consuming" if assigned else "joining"
+        if not self.pulse.due():
+            self.pulse.report(role)
+            return
+        # Both numbers are the client's own, from its last fetch: no request to the broker.
+        behind = []
+        for tp in assigned:
+            end = client.highwater(tp)
+            position = client.position(tp, timeout_ms=0) if end is not None else None
+            behind.append(None if position is None else max(end - position, 0))
+        self.pulse.report(
+            role,
+            partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned),
+            lag=None if None in behind else sum(behind),
+        )
 
     def _reread_what_the_broker_lost(self, client) -> None:
         for tp in client.assignment():

@@ -311,3 +311,41 @@ class ParkedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group}: {self.key} {self.topic}[{self.partition}]@{self.offset}"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of one part of one process (messaging.heartbeats).
+
+    One row per part: the relay, each consumer group member, the Celery worker, the
+    scheduler; the process upserts its rows every HEARTBEAT_INTERVAL, in one statement,
+    at the database's time. A clean stop deletes them; a process that dies leaves them to
+    go stale, until the scheduler forgets them (HEARTBEAT_FORGET_AFTER).
+    """
+
+    class Kind(models.TextChoices):
+        RELAY = "relay", "outbox relay"
+        CONSUMER = "consumer", "consumer group member"
+        WORKER = "worker", "Celery worker"
+        SCHEDULER = "scheduler", "scheduler (Celery beat)"
+
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The consumer group, the Celery node name, or the process type.
+    name = models.CharField(max_length=200)
+    # The relay: leader or standby; a member: consuming or joining; "retrying" after an error.
+    role = models.CharField(max_length=20, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["kind", "name", "host", "pid"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "pid", "kind", "name"], name="one_heartbeat_per_part"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name} on {self.host}:{self.pid}"

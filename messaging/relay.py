@@ -34,6 +34,7 @@ from django.utils import timezone
 from kafka.errors import InvalidRecordError, KafkaError, MessageSizeTooLargeError
 
 from . import conf, recovery
+from .heartbeats import Pulse
 from .kafka import producer as kafka_producer
 from .models import OutboxMessage
 from .outbox import NOTIFY_CHANNEL
@@ -65,8 +66,10 @@ class ProducerBroken(Exception):
 
 
 class Relay:
-    def __init__(self, stop: threading.Event | None = None) -> None:
+    def __init__(self, stop: threading.Event | None = None, pulse: Pulse | None = None) -> None:
         self.stop = stop or threading.Event()
+        # Reported as the loops go round: leader, standby, or retrying after an error.
+        self.pulse = pulse or Pulse("relay", "relay")
         self.batch_size = conf.get("RELAY_BATCH_SIZE")
         self.poll_interval = conf.get("RELAY_POLL_INTERVAL")
         self.max_record_bytes = conf.get("MAX_RECORD_BYTES")
@@ -82,6 +85,7 @@ class Relay:
                 self._run_as_leader()
             except TRANSIENT_ERRORS as exc:
                 logger.warning("relay: %s; retrying in %.1fs (rows stay pending)", exc, backoff)
+                self.pulse.report("retrying", error=f"{type(exc).__name__}: {exc}"[:500])
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
             finally:
@@ -96,6 +100,7 @@ class Relay:
                 check_every = conf.get("RELAY_LOSS_CHECK_INTERVAL")
                 checked = -check_every  # at once, whenever a relay starts leading
                 while not self.stop.is_set():
+                    self.pulse.report("leader", published=self.published)
                     if time.monotonic() - checked >= check_every:
                         recovery.republish_lost()
                         checked = time.monotonic()
@@ -125,6 +130,7 @@ class Relay:
         session.execute(f"LISTEN {NOTIFY_CHANNEL}")
         announced = False
         while not session.execute("SELECT pg_try_advisory_lock(%s)", [RELAY_LOCK_ID]).fetchone()[0]:
+            self.pulse.report("standby", published=self.published)
             if not announced:
                 logger.info("another relay is publishing; standing by")
                 announced = True

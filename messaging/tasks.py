@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import deadletters, retrying
+from . import deadletters, heartbeats, retrying
 
 
 @shared_task(name="messaging.retry_parked")
@@ -27,3 +27,8 @@ def publish_dead_letters(self) -> int:
 @shared_task(name="messaging.redeliver_dead_letter")
 def redeliver_dead_letter(letter_id: int, by: str) -> str:
     return str(retrying.redeliver_dead_letter(letter_id, by=by))
+
+
+@shared_task(name="messaging.forget_silent_processes")
+def forget_silent_processes() -> int:
+    return heartbeats.forget_silent()

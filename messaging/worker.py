@@ -1,23 +1,43 @@
-"""Kafka consumers inside Celery workers.
+"""Kafka consumers inside Celery workers, and the heartbeats of Celery's processes.
 
 `celery -A config worker --consumers=warehouse` starts, next to the worker's task pool,
 one thread per named consumer group (all registered groups when the option is absent).
 Celery owns the process: start-up, logging, signals and shutdown; Kafka's group protocol
 spreads partitions over every worker that runs the same group.
+
+Every worker beats for itself and for each of its consumer group members, and
+`celery beat` for the scheduler (messaging.heartbeats).
 """
 
+import atexit
 import logging
 import threading
 
 from celery import Celery, bootsteps
+from celery.signals import beat_init
 from click import Option
 
 logger = logging.getLogger(__name__)
 
 
+class Heartbeats(bootsteps.StartStopStep):
+    """The worker's heart: its own beat, and its consumer loops' (parent.heart)."""
+
+    def start(self, parent) -> None:
+        from .heartbeats import Heart
+        from .models import Heartbeat
+
+        parent.heart = Heart()
+        parent.heart.pulse(Heartbeat.Kind.WORKER, parent.hostname, by_heart=True)
+        parent.heart.start()
+
+    def stop(self, parent) -> None:
+        parent.heart.stop()
+
+
 class KafkaConsumers(bootsteps.StartStopStep):
     # After the pool, so no consumer thread or socket exists when pool processes fork.
-    requires = {"celery.worker.components:Pool"}
+    requires = {"celery.worker.components:Pool", Heartbeats}
 
     def __init__(self, parent, consumers: str | None = None, **options) -> None:
         super().__init__(parent, **options)
@@ -27,11 +47,13 @@ class KafkaConsumers(bootsteps.StartStopStep):
 
     def start(self, parent) -> None:
         from .consumer import ConsumerLoop
+        from .models import Heartbeat
         from .registry import group, groups
 
         names = self.names if self.names is not None else sorted(groups())
         for name in names:
-            loop = ConsumerLoop(group(name), self.stop_event)
+            pulse = parent.heart.pulse(Heartbeat.Kind.CONSUMER, name)
+            loop = ConsumerLoop(group(name), self.stop_event, pulse)
             thread = threading.Thread(target=loop.run, name=f"kafka-{name}", daemon=True)
             thread.start()
             self.threads.append(thread)
@@ -43,6 +65,17 @@ class KafkaConsumers(bootsteps.StartStopStep):
             thread.join(timeout=10)
 
 
+def _scheduler_beats(sender, **kwargs) -> None:
+    from .heartbeats import Heart
+    from .models import Heartbeat
+
+    heart = Heart()
+    heart.pulse(Heartbeat.Kind.SCHEDULER, "scheduler", by_heart=True)
+    heart.start()
+    # Celery beat sends no signal when it stops; it exits through SystemExit.
+    atexit.register(heart.stop)
+
+
 def install(app: Celery) -> None:
     app.user_options["worker"].add(
         Option(
@@ -51,4 +84,6 @@ def install(app: Celery) -> None:
             help="Comma-separated Kafka consumer groups to run (default: all).",
         )
     )
+    app.steps["worker"].add(Heartbeats)
     app.steps["worker"].add(KafkaConsumers)
+    beat_init.connect(_scheduler_beats, weak=False)

@@ -3,6 +3,8 @@ import threading
 
 from django.core.management.base import BaseCommand
 
+from messaging.heartbeats import Heart
+from messaging.models import Heartbeat
 from messaging.relay import Relay
 
 
@@ -13,6 +15,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        relay = Relay(stop)
-        relay.run()
+        with Heart() as heart:
+            relay = Relay(stop, pulse=heart.pulse(Heartbeat.Kind.RELAY, "relay"))
+            relay.run()
         self.stdout.write(f"relay stopped after publishing {relay.published} messages")
