@@ -1,7 +1,9 @@
 """Health endpoints for orchestrators: liveness (the process answers) and readiness.
 
-Readiness checks every server the shop depends on, and that consumers keep up: a
-consumer group lagging more than HEALTH_MAX_CONSUMER_LAG records makes it not ready.
+Readiness checks every server the shop depends on, that consumers keep up (a consumer
+group lagging more than HEALTH_MAX_CONSUMER_LAG records makes it not ready), and that the
+runtime's processes are alive: a relay leads and every consumer group has a live member,
+by their heartbeats (messaging.liveness).
 """
 
 import concurrent.futures
@@ -13,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from messagelog import lag
+from messaging import liveness
 
 MAX_LAG = int(os.environ.get("HEALTH_MAX_CONSUMER_LAG", "1000"))
 _PROBES = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
@@ -70,4 +73,11 @@ def _kafka_and_lag() -> dict:
     return by_group
 
 
-CHECKS = {"postgres": _postgres, "redis": _redis, "kafka": _kafka_and_lag}
+def _processes() -> dict:
+    problems = liveness.problems()
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return liveness.summary()
+
+
+CHECKS = {"postgres": _postgres, "redis": _redis, "kafka": _kafka_and_lag, "processes": _processes}

@@ -1,4 +1,5 @@
-"""The platform's health as an operator checks it: outbox backlog, consumer lag, bad records."""
+"""The platform's health as an operator checks it: processes, outbox backlog, consumer lag,
+bad records."""
 
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -8,10 +9,63 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from messaging import liveness
 from messaging.kafka import bootstrap_servers
 from messaging.models import DeadLetter, HandlingFailure, OutboxMessage
 
 from . import lag
+
+# The processes table lists the runtime's parts in the order a record meets them.
+KIND_ORDER = ["relay", "consumer", "worker", "scheduler"]
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    process: liveness.Process
+    summary: str  # its details in a line
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    rows: list[ProcessRow]
+    problems: list[str]  # what readiness fails on: no leading relay, a group without members
+    stale_after: timedelta
+
+    @property
+    def stale(self) -> int:
+        return sum(row.process.stale for row in self.rows)
+
+    @property
+    def alive(self) -> int:
+        return len(self.rows) - self.stale
+
+    @property
+    def interval(self) -> timedelta:
+        return self.stale_after / liveness.STALE_AFTER_INTERVALS
+
+
+def process_report() -> ProcessReport:
+    """Every process's last heartbeat, live ones first within each kind."""
+    processes = sorted(
+        liveness.processes(),
+        key=lambda p: (KIND_ORDER.index(p.kind), p.name, p.stale, p.host, p.pid),
+    )
+    rows = [ProcessRow(p, describe(p.details)) for p in processes]
+    return ProcessReport(rows, liveness.problems(), liveness.stale_after())
+
+
+def describe(details: dict) -> str:
+    """A heartbeat's details in a line: partitions, lag, messages published, the last error."""
+    parts = []
+    if "partitions" in details:
+        parts.append(", ".join(details["partitions"]) or "no partitions")
+    if details.get("lag") is not None:
+        parts.append(f"{details['lag']} behind")
+    if "published" in details:
+        parts.append(f"{details['published']} published")
+    if details.get("error"):
+        parts.append(details["error"])
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from messaging.heartbeats import Heart
 from messaging.logcontext import MessageContextFilter, message_context
 from messaging.metadata import Metadata
+from messaging.models import Heartbeat
+from messaging.registry import groups
 from tests.factories import order_placed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,14 +72,40 @@ def test_liveness_answers(client):
     assert client.get("/health/live/").json() == {"status": "ok"}
 
 
+def beating(*, relay_role: str = "leader") -> Heart:
+    """Heartbeats as a running relay and a member of every consumer group write them."""
+    heart = Heart()
+    heart.pulse(Heartbeat.Kind.RELAY, "relay").report(relay_role)
+    for name in groups():
+        heart.pulse(Heartbeat.Kind.CONSUMER, name).report("consuming")
+    heart.beat()
+    return heart
+
+
 @pytest.mark.django_db
-def test_readiness_checks_every_server(client):
+def test_readiness_checks_every_server_and_the_runtime_processes(client):
+    beating()
+
     response = client.get("/health/ready/")
 
     body = response.json()
     assert response.status_code == 200, body
-    assert set(body["checks"]) == {"postgres", "redis", "kafka"}
+    assert set(body["checks"]) == {"postgres", "redis", "kafka", "processes"}
     assert all(check["ok"] for check in body["checks"].values())
+    members = body["checks"]["processes"]["detail"]["consumer group members"]
+    assert members == dict.fromkeys(sorted(groups()), 1)
+
+
+@pytest.mark.django_db
+def test_readiness_fails_without_a_leading_relay(client):
+    beating(relay_role="standby")
+
+    response = client.get("/health/ready/")
+
+    assert response.status_code == 503
+    check = response.json()["checks"]["processes"]
+    assert check["ok"] is False
+    assert check["detail"] == "RuntimeError: no relay is leading (none has beaten as leader lately)"
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""The operations page: is anything stuck? Outbox backlog, consumer lag, bad records."""
+"""The operations page: is anything stuck? Processes, outbox backlog, consumer lag, bad
+records."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -6,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from ..models import OperationsPage
-from ..operations import bad_records, lag_report, outbox_backlog
+from ..operations import bad_records, lag_report, outbox_backlog, process_report
 from .readonly import PageAdmin
 
 
@@ -22,6 +23,7 @@ class OperationsAdmin(PageAdmin):
         context = self.page_context(
             request,
             "Operations",
+            processes=process_report(),
             backlog=outbox_backlog(),
             lag=lag_report(),
             bad=bad_records(),

@@ -1,16 +1,19 @@
 """The operations page: outbox backlog, consumer lag (or why it is unknown), bad records."""
 
+import re
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from kafka.errors import KafkaTimeoutError
 
 from messagelog import lag, operations
-from messaging.models import OutboxMessage
+from messaging.heartbeats import Heart
+from messaging.models import Heartbeat, OutboxMessage
 from messaging.topics import create_topics
 from tests.messagelog.records import dead_lettered, failed, logged, staff
 
@@ -131,3 +134,29 @@ def test_the_page_shows_the_lag_of_every_registered_group_from_the_real_broker(o
     assert response.status_code == 200 and "Consumer lag is unknown" not in page
     for group in ("audit", "shop", "warehouse", "notifications", "sales"):
         assert f"<strong>{group}</strong>" in page
+
+
+def test_the_page_lists_every_process_and_marks_the_silent_one_stale_in_red(operator):
+    heart = Heart()
+    heart.pulse(Heartbeat.Kind.RELAY, "relay").report("standby", published=0)
+    heart.pulse(Heartbeat.Kind.CONSUMER, "sales").report(
+        "consuming", partitions=["orders[0]", "orders[1]"], lag=2
+    )
+    heart.pulse(Heartbeat.Kind.WORKER, "sales@vm", by_heart=True)
+    heart.beat()
+    Heartbeat.objects.filter(kind=Heartbeat.Kind.WORKER).update(
+        beat_at=F("beat_at") - timedelta(seconds=16)  # three 5 s intervals and a second
+    )
+
+    page = operator.get(OPERATIONS).content.decode()
+
+    rows = re.findall(r'<tr class="mlog-(alive|stale)">(.*?)</tr>', page, re.S)
+    assert [(status, re.findall(r"<strong>(.*?)</strong>", row)) for status, row in rows] == [
+        ("alive", ["relay"]),
+        ("alive", ["sales"]),
+        ("stale", ["sales@vm"]),
+    ]
+    assert "orders[0], orders[1]; 2 behind" in rows[1][1]
+    assert "silent for 16" in rows[2][1]
+    assert "tr.mlog-stale td { background: #fef2f2; color: #b91c1c; }" in page
+    assert "Not ready: no relay is leading" in page
