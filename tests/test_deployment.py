@@ -49,9 +49,49 @@ def test_kafka_is_apache_kafka_in_kraft_mode_pinned_to_a_release():
     assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]
 
 
-@pytest.mark.parametrize("name", [*sorted(INFRASTRUCTURE - {"init"}), "web"])
-def test_servers_report_health(name):
-    assert "test" in SERVICES[name]["healthcheck"]
+# Each server's health check runs a tool its own image ships.
+SERVER_TOOLS = {
+    "kafka": "/opt/kafka/bin/kafka-broker-api-versions.sh",
+    "postgres": "pg_isready",
+    "redis": "redis-cli",
+}
+
+
+def one_shots() -> set[str]:
+    """Services that run to completion: the others wait for that, not for their health."""
+    return {name for name, service in SERVICES.items() if service.get("restart") == "no"}
+
+
+def test_one_shots_are_awaited_to_completion_and_have_no_health_to_check():
+    assert one_shots() == {"init"}
+    for name in one_shots():
+        assert SERVICES[name]["healthcheck"] == {"disable": True}
+        assert SERVICES["web"]["depends_on"][name]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - one_shots()))
+def test_every_service_reports_its_health(name):
+    check = SERVICES[name]["healthcheck"]
+    test = check["test"]
+    assert test[0] in {"CMD", "CMD-SHELL"} and not check.get("disable")
+    command = " ".join(test[1:])
+    if name in SERVER_TOOLS:
+        assert command.startswith(SERVER_TOOLS[name])
+    elif name == "web":
+        assert "/health/live/" in command
+    else:
+        # The process type's own heartbeat: worker-<group> is a worker.
+        kind = name.split("-")[0]
+        assert test == ["CMD", "python", "manage.py", "healthcheck", kind]
+
+
+def test_the_health_check_command_knows_every_kind_the_compose_file_asks_for():
+    from messaging.models import Heartbeat
+
+    command = ["CMD", "python", "manage.py", "healthcheck"]
+    tests = [service.get("healthcheck", {}).get("test", []) for service in SERVICES.values()]
+    asked = {test[4] for test in tests if test[:4] == command}
+    assert asked == {"relay", "worker", "scheduler"} <= set(Heartbeat.Kind.values)
 
 
 @pytest.mark.parametrize("name", sorted(set(SERVICES) - INFRASTRUCTURE))

@@ -117,9 +117,7 @@ def test_a_running_relay_beats_as_leader_a_second_as_standby_and_both_delete_on_
     create_topics(partitions=2)
     stop = threading.Event()
     hearts = [Heart(interval=0.5).start(), Heart(interval=0.5).start()]
-    relays = [
-        Relay(stop, pulse=heart.pulse(RELAY, f"relay-{n}")) for n, heart in enumerate(hearts)
-    ]
+    relays = [Relay(stop, pulse=heart.pulse(RELAY, f"relay-{n}")) for n, heart in enumerate(hearts)]
     threads = [threading.Thread(target=relay.run) for relay in relays]
     threads[0].start()
     wait_for(lambda: liveness.fresh().filter(role="leader").exists(), what="a leader")
@@ -127,9 +125,11 @@ def test_a_running_relay_beats_as_leader_a_second_as_standby_and_both_delete_on_
 
     try:
         roles = wait_for(
-            lambda: dict(liveness.fresh().values_list("name", "role"))
-            if liveness.fresh().count() == 2
-            else None,
+            lambda: (
+                dict(liveness.fresh().values_list("name", "role"))
+                if liveness.fresh().count() == 2
+                else None
+            ),
             what="the second relay to stand by",
         )
         assert roles == {"relay-0": "leader", "relay-1": "standby"}
@@ -159,9 +159,9 @@ def test_a_consumer_group_member_beats_with_its_partitions_and_lag():
     thread.start()
     try:
         member = wait_for(
-            lambda: liveness.fresh()
-            .filter(name=group.name, role="consuming", details__lag=0)
-            .first(),
+            lambda: (
+                liveness.fresh().filter(name=group.name, role="consuming", details__lag=0).first()
+            ),
             what="the member to get its partitions and read them to their ends",
         )
         assert member.details["partitions"] == ["orders[0]", "orders[1]"]
