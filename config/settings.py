@@ -12,11 +12,18 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from messaging.durations import parse_duration, parse_retention
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_duration(name: str, default: str):
+    """A positive duration ("7d", "12h", "30m", "45s" or seconds); a bad one stops start-up."""
+    return parse_duration(os.environ.get(name, default), name=name)
 
 
 def secret_key() -> str:
@@ -192,6 +199,17 @@ MESSAGING = {
     "TOPIC_PARTITIONS": int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "4")),
     "EVENT_API_URL": os.environ.get("EVENT_API_URL", "http://127.0.0.1:8000/api/asyncapi.json"),
     "HEARTBEAT_INTERVAL": float(os.environ.get("HEARTBEAT_INTERVAL", "5")),
+    # How long rows are kept once nothing needs them (README, "Retention"). RETAIN_INBOX is
+    # the inbox window: command topics keep their records for less (create_topics).
+    "RETAIN_OUTBOX": env_duration("RETAIN_OUTBOX", "7d"),
+    "RETAIN_INBOX": env_duration("RETAIN_INBOX", "7d"),
+    "RETAIN_MESSAGE_LOG": env_duration("RETAIN_MESSAGE_LOG", "30d"),
+    "RETAIN_HANDLING_FAILURES": env_duration("RETAIN_HANDLING_FAILURES", "30d"),
+    "RETAIN_DEAD_LETTERS": env_duration("RETAIN_DEAD_LETTERS", "30d"),
+    "EVENT_TOPIC_RETENTION": parse_retention(
+        os.environ.get("KAFKA_EVENT_TOPIC_RETENTION", "unlimited"),
+        name="KAFKA_EVENT_TOPIC_RETENTION",
+    ),
 }
 
 # The cache is shared by every web process: the API's rate limits count there.

@@ -10,14 +10,20 @@ The checks look at the whole project, whichever apps `check` was asked about: ow
 and handling span apps, so no app's part can be judged alone.
 """
 
+import logging
 from collections import defaultdict
 
 from django.apps import apps
-from django.core.checks import CheckMessage, Error
+from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+from kafka.errors import KafkaError
 
-from . import conf
+from . import conf, topics
 from .contracts import all_message_classes, missing_upcasters
+from .durations import format_duration
 from .registry import groups
+
+logger = logging.getLogger(__name__)
 
 TAG = "messaging"
 
@@ -166,6 +172,59 @@ def check_upcasters_complete(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_retention_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """Every retention setting is a positive duration, and together they keep "nothing
+    twice" (conf.retention_conflicts)."""
+    try:
+        conflicts = conf.retention_conflicts()
+        conf.event_topic_retention()
+        for key in ("RETAIN_MESSAGE_LOG", "RETAIN_HANDLING_FAILURES", "RETAIN_DEAD_LETTERS"):
+            conf.duration(key)
+    except ImproperlyConfigured as exc:
+        conflicts = [str(exc)]
+    return [
+        Error(
+            conflict,
+            hint="Set RETAIN_INBOX at least as long as RETAIN_OUTBOX; every RETAIN_* is a "
+            "duration such as 7d, 12h, 30m, 45s or a number of seconds.",
+            obj="settings.MESSAGING",
+            id="messaging.E010",
+        )
+        for conflict in conflicts
+    ]
+
+
+def check_command_topics_within_inbox_window(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """No existing topic a command can come back from keeps records longer than the inbox
+    window remembers them (messaging.topics). Skipped when the broker does not answer."""
+    try:
+        window = conf.duration("RETAIN_INBOX")
+        described = topics.retention_of(topics.within_inbox_window())
+    # A check must never stop `manage.py` because Kafka is away (or not yet configured):
+    # the topics are checked on the next start that reaches it.
+    except (KafkaError, OSError, ImproperlyConfigured) as exc:
+        logger.debug("messaging.W001 skipped: %s", exc)
+        return []
+    warnings = []
+    for topic, configs in sorted(described.items()):
+        kept = topics.longest_kept(configs)
+        if kept is not None and kept <= window:
+            continue
+        warnings.append(
+            Warning(
+                f"The topic {topic} keeps records {_keeps(configs, kept)}, longer than the "
+                f"inbox window (RETAIN_INBOX, {format_duration(window)}): a command read "
+                "again after its inbox entry was purged would be carried out twice.",
+                hint="Run `python manage.py create_topics --alter` to give it the retention "
+                "new topics get (retention.ms half the window, segment.ms a quarter), or "
+                "raise RETAIN_INBOX.",
+                obj=topic,
+                id="messaging.W001",
+            )
+        )
+    return warnings
+
+
 CHECKS = (
     check_commands_handled_by_owner,
     check_messages_owned_by_declaring_app,
@@ -173,7 +232,17 @@ CHECKS = (
     check_topics_not_mixed,
     check_settings_known,
     check_upcasters_complete,
+    check_retention_settings,
+    check_command_topics_within_inbox_window,
 )
+
+
+def _keeps(configs: dict[str, int], kept) -> str:
+    if kept is not None:
+        return f"up to {format_duration(kept)} (retention.ms plus segment.ms)"
+    if "retention.ms" in configs:
+        return "for ever (retention.ms -1)"
+    return "as long as the broker's default (it reports no retention.ms)"
 
 
 def _messages(kind: str) -> list:

@@ -3,10 +3,13 @@
 Every key has a default here; an unknown key is a typo and fails loudly at start-up.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from .durations import format_duration, parse_duration, parse_retention
 
 DEFAULTS: dict[str, Any] = {
     "BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -43,6 +46,21 @@ DEFAULTS: dict[str, Any] = {
     # forgets one silent this long (a process that stops cleanly deletes its own at once).
     "HEARTBEAT_INTERVAL": 5.0,
     "HEARTBEAT_FORGET_AFTER": 86400.0,
+    # Retention (messaging.retention, messaging.topics): how long each table keeps a row
+    # once nothing needs it. The inbox window is also how long a command can come back and
+    # still be recognised: command topics keep their records for less (create_topics sets
+    # it), and the outbox keeps published rows no longer (after a broker loss the relay
+    # publishes again what an inbox has not recorded).
+    "RETAIN_OUTBOX": timedelta(days=7),  # after publication (or skipping)
+    "RETAIN_INBOX": timedelta(days=7),  # after handling: the inbox window
+    "RETAIN_MESSAGE_LOG": timedelta(days=30),  # after recording
+    "RETAIN_HANDLING_FAILURES": timedelta(days=30),  # after the attempt
+    "RETAIN_DEAD_LETTERS": timedelta(days=30),  # after an operator retried or skipped it
+    # Event topics are the history projections are rebuilt from: None keeps every record.
+    "EVENT_TOPIC_RETENTION": None,
+    # Rows per DELETE statement of the purge: each batch commits alone, so no lock is held
+    # for long whatever the backlog.
+    "PURGE_BATCH_SIZE": 2000,
 }
 
 
@@ -56,6 +74,27 @@ def get(key: str) -> Any:
             f"(known: {', '.join(sorted(DEFAULTS))})"
         )
     return getattr(settings, "MESSAGING", {}).get(key, DEFAULTS[key])
+
+
+def duration(key: str) -> timedelta:
+    """A retention setting as a timedelta; ImproperlyConfigured, naming it, if it is not one."""
+    return parse_duration(get(key), name=f"MESSAGING[{key!r}]")
+
+
+def event_topic_retention() -> timedelta | None:
+    return parse_retention(get("EVENT_TOPIC_RETENTION"), name="MESSAGING['EVENT_TOPIC_RETENTION']")
+
+
+def retention_conflicts() -> list[str]:
+    """Retention settings that would break "nothing twice", each said in a sentence."""
+    outbox, inbox = duration("RETAIN_OUTBOX"), duration("RETAIN_INBOX")
+    if outbox > inbox:
+        return [
+            f"RETAIN_OUTBOX ({format_duration(outbox)}) is longer than RETAIN_INBOX "
+            f"({format_duration(inbox)}): after a broker loss the relay publishes again the "
+            "rows an inbox no longer remembers, and they would be handled twice"
+        ]
+    return []
 
 
 def unknown_keys() -> list[str]:

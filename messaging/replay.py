@@ -2,9 +2,10 @@
 
 Events are facts: replaying them into a handler that is idempotent rebuilds state.
 Commands are requests: replaying them would repeat side effects, so command topics are
-refused unless allowed, and even then the inbox (never cleared for commands) skips every
-command that was handled before. Progress is checkpointed per partition, so an
-interrupted replay resumes where it stopped when run again.
+refused unless allowed, and even then only from a time within the inbox window
+(RETAIN_INBOX): the inbox, never cleared for commands, skips every command handled since,
+but forgets older ones when the purge deletes their entries. Progress is checkpointed per
+partition, so an interrupted replay resumes where it stopped when run again.
 
 Records are handled exactly as the live consumer handles them, in their key's order: a
 record that fails is parked for its key and retried by the group's workers, one that
@@ -27,19 +28,22 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 from kafka import TopicPartition
 
-from . import handling, parking, retrying
+from . import conf, handling, parking, retrying
 from .contracts import all_message_classes
+from .durations import format_duration
 from .inbox import Outcome
 from .kafka import end_offsets, reader
 from .models import BrokerLoss, InboxEntry, OutboxMessage, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
+from .topics import command_topics
 from .wire import MalformedRecord, RawRecord, decode
 
 logger = logging.getLogger(__name__)
@@ -78,10 +82,6 @@ class ReplayReport:
 
     def count(self, outcome: str) -> int:
         return sum(n for (_, o), n in self.outcomes.items() if o == outcome)
-
-
-def command_topics() -> set[str]:
-    return {m.topic for m in all_message_classes() if m.kind == "command"}
 
 
 def plan(
@@ -139,6 +139,8 @@ def plan(
         )
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)  # a time without a zone is read as UTC
+    if commands:
+        _refuse_commands_the_inbox_forgot(group_name, commands, since, from_offset)
     # Checkpoints belong to one replay: another one (a rebuild after a plain replay, a
     # replay of one conversation) must never resume from them.
     mode = [
@@ -160,6 +162,28 @@ def plan(
         only_types=only_types,
         projection=projection if rebuild else None,
         accept_incomplete_history=accept_incomplete_history,
+    )
+
+
+def _refuse_commands_the_inbox_forgot(
+    group_name: str, commands: set[str], since: datetime | None, from_offset: int | None
+) -> None:
+    """Refuse a command replay that starts before the inbox window: a command handled
+    before it may have lost its inbox entry to the purge, and would be carried out again."""
+    window = conf.duration("RETAIN_INBOX")
+    # Whole minutes, rounded up, so that the time suggested is itself accepted.
+    oldest = (timezone.now() - window + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    if since is not None and since >= oldest:
+        return
+    if since is not None:
+        start = f"from {since.isoformat(timespec='minutes')}"
+    else:
+        start = "from the beginning" if from_offset is None else f"from offset {from_offset}"
+    raise ReplayRefused(
+        f"Replaying {', '.join(sorted(commands))} {start} could carry out again commands that "
+        f"{group_name}'s inbox no longer remembers: it keeps a handled message's entry for "
+        f"RETAIN_INBOX ({format_duration(window)}), then the purge deletes it. Pass --since "
+        f"{oldest.isoformat(timespec='minutes')} or later."
     )
 
 

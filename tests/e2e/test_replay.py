@@ -1,6 +1,7 @@
 """Replay against the real broker: rebuilding a projection, recovering a group, resuming."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -118,6 +119,8 @@ def test_command_topics_are_refused_unless_allowed():
     with pytest.raises(replay.ReplayRefused, match="projection"):
         replay.plan(group_name="sales", rebuild=True)
 
-    allowed = replay.plan(group_name="shop", allow_commands=True)
+    allowed = replay.plan(
+        group_name="shop", allow_commands=True, since=timezone.now() - timedelta(hours=1)
+    )
 
     assert "shop.commands" in allowed.topics

@@ -1,7 +1,7 @@
 """Replay's rules and the rebuild fence, against a real PostgreSQL (no broker needed)."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -98,3 +98,36 @@ def test_the_rebuild_itself_handles_through_its_own_fence():
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT pg_advisory_unlock({FENCE_KEY})", [fence])
+
+
+def test_a_command_replay_from_the_beginning_is_refused_with_the_inbox_window():
+    with pytest.raises(replay.ReplayRefused) as refused:
+        replay.plan(group_name="shop", allow_commands=True)
+
+    message = str(refused.value)
+    assert "shop.commands from the beginning could carry out again" in message
+    assert "RETAIN_INBOX (7d)" in message and "Pass --since" in message
+
+
+def test_a_command_replay_may_start_only_within_the_inbox_window(settings):
+    settings.MESSAGING = {**settings.MESSAGING, "RETAIN_INBOX": "1h"}
+    now = timezone.now()
+
+    with pytest.raises(replay.ReplayRefused, match="from offset 0"):
+        replay.plan(group_name="shop", allow_commands=True, from_offset=0)
+    with pytest.raises(replay.ReplayRefused, match=r"RETAIN_INBOX \(1h\)") as refused:
+        replay.plan(group_name="shop", allow_commands=True, since=now - timedelta(minutes=61))
+    allowed = replay.plan(group_name="shop", allow_commands=True, since=now - timedelta(minutes=59))
+
+    assert "shop.commands" in allowed.topics
+    # The time the refusal suggests is itself accepted.
+    suggested = datetime.fromisoformat(str(refused.value).rsplit("--since ", 1)[1].split()[0])
+    replay.plan(group_name="shop", allow_commands=True, since=suggested)
+
+
+def test_event_topics_replay_from_the_beginning_whatever_the_inbox_window(settings):
+    settings.MESSAGING = {**settings.MESSAGING, "RETAIN_INBOX": "1h"}
+
+    assert replay.plan(group_name="shop", topics=["warehouse.events"]).topics == [
+        "warehouse.events"
+    ]
