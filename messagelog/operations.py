@@ -23,6 +23,9 @@ KIND_ORDER = ["relay", "consumer", "worker", "scheduler"]
 class ProcessRow:
     process: liveness.Process
     summary: str  # its details in a line
+    # A stale process's successor: a live one of the same kind and name on its host (a
+    # worker the supervisor or the container engine restarted).
+    replaced_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,11 @@ def process_report() -> ProcessReport:
         liveness.processes(),
         key=lambda p: (KIND_ORDER.index(p.kind), p.name, p.stale, p.host, p.pid),
     )
-    rows = [ProcessRow(p, describe(p.details)) for p in processes]
+    live = {(p.host, p.kind, p.name): p.pid for p in processes if not p.stale}
+    rows = [
+        ProcessRow(p, describe(p.details), live.get((p.host, p.kind, p.name)) if p.stale else None)
+        for p in processes
+    ]
     return ProcessReport(rows, liveness.problems(), liveness.stale_after())
 
 
@@ -58,7 +65,7 @@ def describe(details: dict) -> str:
     """A heartbeat's details in a line: partitions, lag, messages published, the last error."""
     parts = []
     if "partitions" in details:
-        parts.append(", ".join(details["partitions"]) or "no partitions")
+        parts.append(partition_ranges(details["partitions"]) or "no partitions")
     if details.get("lag") is not None:
         parts.append(f"{details['lag']} behind")
     if "published" in details:
@@ -66,6 +73,25 @@ def describe(details: dict) -> str:
     if details.get("error"):
         parts.append(details["error"])
     return "; ".join(parts)
+
+
+def partition_ranges(partitions: list[str]) -> str:
+    """Partition names ("orders[0]") as one entry per topic, consecutive numbers as a run."""
+    by_topic: dict[str, list[int]] = {}
+    for name in partitions:
+        topic, _, number = name.rstrip("]").rpartition("[")
+        by_topic.setdefault(topic, []).append(int(number))
+    return ", ".join(f"{topic} {_ranges(sorted(ns))}" for topic, ns in by_topic.items())
+
+
+def _ranges(numbers: list[int]) -> str:
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ class Heart:
                 rows,
                 update_conflicts=True,
                 unique_fields=["host", "pid", "kind", "name"],
-                update_fields=["role", "details", "beat_at"],
+                # started_at too: a restarted container's process may get its pid again.
+                update_fields=["role", "details", "started_at", "beat_at"],
             )
         return len(rows)
 

@@ -156,7 +156,30 @@ def test_the_page_lists_every_process_and_marks_the_silent_one_stale_in_red(oper
         ("alive", ["sales"]),
         ("stale", ["sales@vm"]),
     ]
-    assert "orders[0], orders[1]; 2 behind" in rows[1][1]
-    assert "silent for 16" in rows[2][1]
+    assert "orders 0–1; 2 behind" in rows[1][1]
+    assert "silent for 16" in rows[2][1] and "replaced by" not in rows[2][1]
     assert "tr.mlog-stale td { background: #fef2f2; color: #b91c1c; }" in page
     assert "Not ready: no relay is leading" in page
+
+
+def test_a_stale_process_names_the_live_one_that_replaced_it():
+    dead, replacement = Heart(), Heart()
+    replacement.pid = dead.pid + 1
+    for heart in (dead, replacement):
+        heart.pulse(Heartbeat.Kind.WORKER, "sales@vm", by_heart=True)
+        heart.beat()
+    Heartbeat.objects.filter(pid=dead.pid).update(beat_at=F("beat_at") - timedelta(seconds=60))
+
+    [alive, stale] = operations.process_report().rows
+
+    assert (alive.process.pid, alive.replaced_by) == (replacement.pid, None)
+    assert (stale.process.pid, stale.replaced_by) == (dead.pid, replacement.pid)
+
+
+def test_partitions_are_listed_per_topic_in_runs():
+    partitions = ["orders[0]", "orders[1]", "orders[2]", "orders[3]", "shop.commands[1]"]
+    partitions += ["warehouse.events[0]", "warehouse.events[2]", "warehouse.events[3]"]
+
+    assert operations.partition_ranges(partitions) == (
+        "orders 0–3, shop.commands 1, warehouse.events 0, 2–3"
+    )
