@@ -259,12 +259,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Logs: plain lines in a terminal, JSON lines (LOG_FORMAT=json) where logs are collected.
-# Every line written while a message is handled carries its correlation id.
+# Every line written while a message is handled carries its correlation id; lines name ids,
+# never people, and the "personal" filter masks what an error may quote (an email).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"message": {"()": "messaging.logcontext.MessageContextFilter"}},
+    "filters": {
+        "message": {"()": "messaging.logcontext.MessageContextFilter"},
+        "personal": {"()": "messaging.logcontext.PersonalDataFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s",
@@ -280,7 +284,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["message"],
+            "filters": ["message", "personal"],
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -9,14 +9,38 @@ Each message type has a version. Producers always write the newest; a record of 
 version is turned into the newest by the owner's upcasters, one function per version step
 declared next to the contract (`@upcaster(OrderPlaced, from_version=1)`), before it is
 validated: handlers only ever see the current model.
+
+A field that holds a person's data is declared `Personal` (a mark in its JSON Schema):
+the admin masks it for staff without the permission to see personal data, the event API
+says so, and erasing a customer replaces it with the field's erased value.
 """
 
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 MessageKind = Literal["command", "event"]
+
+# The JSON Schema keywords of a personal field: the mark, and the value that replaces it
+# once its person is erased.
+PERSONAL = "x-personal"
+ERASED_VALUE = "x-erased"
+ERASED = "(erased)"
+# For a field that must look like an email address: .invalid is never a real domain.
+ERASED_EMAIL = "erased@erased.invalid"
+
+
+def Personal(*, erased: Any = ERASED) -> FieldInfo:
+    """Mark a field as a person's data: `name: Annotated[str, Field(...), Personal()]`.
+
+    `erased` replaces the value when its person is erased; it must satisfy the field's own
+    constraints (a test checks every contract), so a redacted record still validates: a
+    dead letter can still be retried, a lost record published again.
+    """
+    return Field(json_schema_extra={PERSONAL: True, ERASED_VALUE: erased})
+
 
 _TYPES: dict[str, type["Message"]] = {}
 
@@ -38,6 +62,9 @@ class Message(BaseModel):
     # Bumped (with an upcaster from the previous version and the old schema snapshot kept)
     # when a change is not backward compatible: see messaging.schemas.
     version: ClassVar[int] = 1
+    # True for an event that announces a person's data erased from every message with its
+    # key: the platform then redacts its own copies of them (messaging.erasure).
+    erases_personal_data: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: object) -> None:

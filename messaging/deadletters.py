@@ -17,9 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import deadletter_headers as dlt
+from . import erasure
 from .kafka import producer
 from .metadata import Metadata
 from .models import DeadLetter
+from .personal import scrubbed
 from .topics import dead_letter_topic
 from .wire import RawRecord, as_text, decode_headers
 
@@ -40,6 +42,12 @@ def dead_letter(
     trace: str = "",
 ) -> DeadLetter:
     """Make the record a dead letter of the group (once; a resolved one is opened again)."""
+    text, key = as_text(record.value), as_text(record.key)
+    message_type = metadata.type if metadata else ""
+    if erasure.is_erased(key):
+        # An old record of an erased order read again (a replay, a rewind): its person
+        # stays erased here too.
+        text, error, trace = erasure.redacted_letter(message_type, text, error, trace)
     logger.error(
         "%s dead-lettered %s[%d]@%d (%s): %s",
         group_name,
@@ -47,7 +55,7 @@ def dead_letter(
         record.partition,
         record.offset,
         reason.label,
-        error,
+        scrubbed(error),
     )
     # Copied to the group's dead-letter topic once this commits. The task is named, not
     # imported: tasks are the entrypoints above this module.
@@ -60,11 +68,11 @@ def dead_letter(
         offset=record.offset,
         record_timestamp=record.timestamp,
         defaults={
-            "key": as_text(record.key),
+            "key": key,
             "headers": decode_headers(record.headers),
-            "value": as_text(record.value),
+            "value": text,
             "message_id": metadata.message_id if metadata else None,
-            "type": metadata.type if metadata else "",
+            "type": message_type,
             "correlation_id": metadata.correlation_id if metadata else None,
             **failed,
         },

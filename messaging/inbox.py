@@ -24,6 +24,7 @@ from .deadletters import dead_letter
 from .failures import record_failure
 from .logcontext import message_context
 from .models import DeadLetter, InboxEntry
+from .personal import scrubbed
 from .registry import FENCE_KEY, ConsumerGroup, fences_for
 from .wire import MalformedRecord, RawRecord, decode
 
@@ -147,7 +148,7 @@ def _attempt(group, metadata, message, handlers, attempt: int) -> Outcome:
             metadata.type,
             metadata.message_id,
             attempt,
-            error,
+            scrubbed(error),
         )
         raise HandlerFailed(
             error,

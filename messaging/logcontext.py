@@ -3,6 +3,8 @@
 `message_context` marks the message being handled (a context variable, so threads and
 tasks do not mix theirs up); `MessageContextFilter`, installed on the log handlers in
 settings, copies it onto each log record as `correlation_id`, `message_id` and `group`.
+`PersonalDataFilter`, installed beside it, is the last net behind log calls that name
+ids, never people: it masks what an error may quote (messaging.personal.scrubbed).
 """
 
 import logging
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from .metadata import Metadata
+from .personal import scrubbed
 
 _NONE = {"correlation_id": "-", "message_id": "-", "group": "-"}
 _current: ContextVar[dict[str, str]] = ContextVar("messaging_log_context", default=_NONE)
@@ -35,4 +38,19 @@ class MessageContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for name, value in _current.get().items():
             setattr(record, name, value)
+        return True
+
+
+class PersonalDataFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrubbed(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info:
+            # Formatted here, once, so the traceback's last line (the error) is scrubbed too.
+            record.exc_text = scrubbed(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = scrubbed(record.exc_text)
         return True

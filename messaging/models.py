@@ -349,3 +349,25 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name} on {self.host}:{self.pid}"
+
+
+class ErasedKey(models.Model):
+    """A key (an order id) whose messages lost their person: the runtime's copies of them
+    were redacted, and any copy written later is redacted as it is written
+    (messaging.erasure).
+
+    Its model also carries the permission to see personal data in messages at all: staff
+    without it see every personal field masked (the message log's admin).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-erased_at"]
+        permissions = [
+            ("view_personal_data", "Can see customers' personal data in messages"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} (erased {self.erased_at:%Y-%m-%d %H:%M})"

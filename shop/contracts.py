@@ -12,7 +12,7 @@ from django.conf import settings
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from messaging.contracts import Command, Event, upcaster
+from messaging.contracts import ERASED_EMAIL, Command, Event, Personal, upcaster
 
 MAX_QUANTITY = 20
 MAX_LINES = 50
@@ -33,11 +33,22 @@ class Money(_Value):
     currency: Currency
 
 
+# What an erased phone number reads: a value the field's pattern accepts, so a redacted
+# record still validates.
+ERASED_PHONE = "000000"
+
+
 class Customer(_Value):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")]
-    address: Annotated[str, Field(min_length=1, max_length=500)]
+    """The person: every field is personal, masked in the admin and erased on request."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100), Personal()]
+    email: Annotated[
+        str,
+        Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254),
+        Personal(erased=ERASED_EMAIL),
+    ]
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$"), Personal(erased=ERASED_PHONE)]
+    address: Annotated[str, Field(min_length=1, max_length=500), Personal()]
 
 
 class RequestedLine(_Value):
@@ -111,14 +122,15 @@ class PlaceOrder(ShopCommand):
 
     customer: Customer
     lines: RequestedLines
-    # The signed-in account placing it, if any: "My orders" lists it.
-    account_id: int | None = None
+    # The signed-in account placing it, if any: "My orders" lists it. It names the person.
+    account_id: Annotated[int | None, Personal(erased=None)] = None
 
 
 class CancelOrder(ShopCommand):
     """Sent when the customer cancels: granted until the order is dispatched, else refused."""
 
-    reason: Annotated[str, Field(min_length=1, max_length=200)] = "at your request"
+    # The customer's own words, when they give any.
+    reason: Annotated[str, Field(min_length=1, max_length=200), Personal()] = "at your request"
 
 
 class OrderPlaced(ShopEvent):
@@ -174,3 +186,16 @@ class OrderCancelled(ShopEvent):
     role = "compensation"
 
     reason: str
+
+
+class CustomerErased(ShopEvent):
+    """The customer asked to be forgotten: the shop erased the person from this order (its
+    lines and totals stay), and every app that keeps a copy of them erases its own.
+
+    One per order, in the order's conversation and keyed by it, so it follows everything
+    earlier about the order. It names the order only: the apps find their copies by its
+    id, and an email on the topic would be one more copy to erase.
+    """
+
+    # The platform redacts its own copies of every message with this key (messaging.erasure).
+    erases_personal_data = True

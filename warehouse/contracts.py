@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from messaging.contracts import Command, Event, upcaster
+from messaging.contracts import Command, Event, Personal, upcaster
 
 
 class _Value(BaseModel):
@@ -50,8 +50,8 @@ class DispatchOrder(WarehouseCommand):
 
     version = 2
 
-    recipient: Annotated[str, Field(min_length=1, max_length=100)]
-    address: Annotated[str, Field(min_length=1, max_length=500)]
+    recipient: Annotated[str, Field(min_length=1, max_length=100), Personal()]
+    address: Annotated[str, Field(min_length=1, max_length=500), Personal()]
 
 
 @upcaster(DispatchOrder, from_version=1)
