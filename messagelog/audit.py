@@ -2,19 +2,30 @@
 
 from uuid import UUID
 
+from django.db import transaction
+
 from messaging.wire import MalformedRecord, as_text, decode, decode_headers
 
+from . import erasure
 from .models import MessageRecord
 
 AUDIT_GROUP = "audit"
 
 
+@transaction.atomic
 def record_batch(records: list) -> None:
-    """Store a batch in one statement; rows already stored (a re-read) are skipped."""
+    """Store a batch in one statement; rows already stored (a re-read) are skipped.
+
+    A record of an erased key is stored without its person; an erasure event erases its
+    key everywhere the platform keeps copies (messagelog.erasure).
+    """
+    rows = [_message_record(r) for r in records]
+    erasure.redact_erased(rows)
     MessageRecord.objects.bulk_create(
-        [_message_record(r) for r in records],
+        rows,
         ignore_conflicts=True,  # unique (topic, partition, offset): exactly once
     )
+    erasure.erase_announced(rows)
 
 
 def _message_record(record) -> MessageRecord:

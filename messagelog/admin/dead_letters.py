@@ -14,7 +14,8 @@ from messaging.models import DeadLetter, InboxEntry
 from messaging.retrying import skip_dead_letter
 from messaging.tasks import redeliver_dead_letter
 
-from . import filters
+from . import display, filters
+from .personal import Viewer, viewer_of
 from .tables import LogTableAdmin
 
 
@@ -43,12 +44,32 @@ class DeadLetterAdmin(LogTableAdmin):
     # Searching the error text is how operators pick "everything that failed the same way".
     search_fields = ["=correlation_id", "=message_id", "error"]
     actions = ["retry", "skip"]
+    # The record and what failed, as the viewer may read them (messagelog.admin.personal).
+    exclude = ["headers", "value", "error", "traceback"]
+    readonly_fields = ["shown_headers", "shown_value", "shown_error", "shown_traceback"]
 
     @admin.display(description="error")
     def short_error(self, letter: DeadLetter) -> str:
         # A validation error can run to pages; the letter's own page shows all of it.
-        first = letter.error.splitlines()[0] if letter.error else ""
+        error = viewer_of(letter).text(letter.error)
+        first = error.splitlines()[0] if error else ""
         return first if len(first) <= 140 else first[:139] + "…"
+
+    @admin.display(description="headers")
+    def shown_headers(self, letter: DeadLetter) -> str:
+        return display.header_table(viewer_of(letter).headers(letter.headers))
+
+    @admin.display(description="value")
+    def shown_value(self, letter: DeadLetter) -> str:
+        return display.pretty_text(viewer_of(letter).value(letter.type, letter.value))
+
+    @admin.display(description="error")
+    def shown_error(self, letter: DeadLetter) -> str:
+        return display.pretty_text(viewer_of(letter).text(letter.error))
+
+    @admin.display(description="traceback")
+    def shown_traceback(self, letter: DeadLetter) -> str:
+        return display.pretty_text(viewer_of(letter).text(letter.traceback))
 
     def has_act_permission(self, request) -> bool:
         return request.user.has_perm("messaging.change_deadletter")
@@ -98,6 +119,7 @@ class DeadLetterAdmin(LogTableAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "title": title,
+                "viewer": Viewer.of(request),
                 "action": action,
                 "rows": rows,
                 "form": form,

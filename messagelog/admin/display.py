@@ -14,6 +14,7 @@ from messaging import deadletter_headers as dead_letter_headers
 from messaging.wire import MalformedRecord, schema_version
 
 from ..outcomes import GroupOutcome, Status
+from .personal import MASKED, Viewer
 
 CHIP_SIGNS = {
     Status.HANDLED: "✓",
@@ -78,6 +79,11 @@ def pretty_json(value) -> str:
     )
 
 
+def pretty_text(text: str) -> str:
+    """Text whose lines matter (a traceback, a record's value), as written."""
+    return format_html('<pre class="mlog-json">{}</pre>', text) if text else "-"
+
+
 def duration(delta: timedelta | None) -> str:
     """A duration an operator reads at a glance: 850 ms, 2.35 s, 3 min 12 s."""
     if delta is None:
@@ -94,8 +100,10 @@ def duration(delta: timedelta | None) -> str:
     return f"{hours} h {minutes} min"
 
 
-def outcome_table(outcomes: list[GroupOutcome]) -> str:
-    return render_to_string("admin/messagelog/_outcomes.html", {"outcomes": outcomes})
+def outcome_table(outcomes: list[GroupOutcome], viewer: Viewer = MASKED) -> str:
+    return render_to_string(
+        "admin/messagelog/_outcomes.html", {"outcomes": outcomes, "viewer": viewer}
+    )
 
 
 def version(headers: dict) -> str:

@@ -1,7 +1,6 @@
 """The message log: every record of every topic, with what each consumer group did with it."""
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.utils.html import format_html
 
 from ..models import MessageRecord
@@ -9,10 +8,11 @@ from ..outcomes import outcomes_by_record
 from ..pagination import EstimatedCountPaginator
 from ..search import search_filter
 from . import display, filters
+from .personal import ViewerChangeList, viewer_of
 from .readonly import ReadOnlyAdmin
 
 
-class MessageLogChangeList(ChangeList):
+class MessageLogChangeList(ViewerChangeList):
     def get_results(self, request) -> None:
         super().get_results(request)
         # Every group's outcome for the whole page at once: four queries, not four per row.
@@ -67,7 +67,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
         ("What each consumer group did", {"fields": ["outcome_table"]}),
         ("Kafka", {"fields": ["topic", "partition", "offset", "recorded_at"]}),
         ("Headers", {"fields": ["header_table"]}),
-        ("Payload", {"fields": ["pretty_payload", "raw_value"]}),
+        ("Payload", {"fields": ["pretty_payload", "raw_text"]}),
     ]
     readonly_fields = [
         "when",
@@ -78,6 +78,7 @@ class MessageRecordAdmin(ReadOnlyAdmin):
         "outcome_table",
         "header_table",
         "pretty_payload",
+        "raw_text",
     ]
 
     def changelist_view(self, request, extra_context=None):
@@ -162,12 +163,19 @@ class MessageRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="outcomes")
     def outcome_table(self, record: MessageRecord) -> str:
-        return display.outcome_table(outcomes_by_record([record])[record.pk])
+        return display.outcome_table(outcomes_by_record([record])[record.pk], viewer_of(record))
 
     @admin.display(description="headers")
     def header_table(self, record: MessageRecord) -> str:
-        return display.header_table(record.headers)
+        return display.header_table(viewer_of(record).headers(record.headers))
 
     @admin.display(description="payload")
     def pretty_payload(self, record: MessageRecord) -> str:
-        return display.pretty_json(record.payload) if record.payload is not None else "-"
+        if record.payload is None:
+            return "-"
+        return display.pretty_json(viewer_of(record).payload(record.type, record.payload))
+
+    @admin.display(description="raw value")
+    def raw_text(self, record: MessageRecord) -> str:
+        """The value of a record that is not one of our messages, as text."""
+        return viewer_of(record).value(record.type, record.raw_value) or "-"

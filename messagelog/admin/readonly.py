@@ -1,9 +1,9 @@
 """The message log is a record of what happened: staff may read it, nobody may edit it."""
 
-from django.contrib import admin
+from .personal import PersonalDataAdmin, Viewer
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PersonalDataAdmin):
     actions = None
 
     def has_add_permission(self, request) -> bool:
@@ -28,5 +28,6 @@ class PageAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
+            "viewer": Viewer.of(request),
             **context,
         }

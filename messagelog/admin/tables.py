@@ -9,6 +9,7 @@ from messaging.outbox import skip as outbox_skip
 
 from ..pagination import EstimatedCountPaginator
 from . import display, filters
+from .personal import viewer_of
 from .readonly import ReadOnlyAdmin
 
 
@@ -33,9 +34,15 @@ class OutboxMessageAdmin(LogTableAdmin):
     list_filter = [filters.PublishedFilter, filters.KindFilter, filters.TopicFilter]
     search_fields = ["=correlation_id", "=message_id", "=key"]
     actions = ["publish_again", "skip"]
+    exclude = ["payload"]
+    readonly_fields = ["shown_payload"]
 
     def has_act_permission(self, request) -> bool:
         return request.user.has_perm("messaging.change_outboxmessage")
+
+    @admin.display(description="payload")
+    def shown_payload(self, row: OutboxMessage) -> str:
+        return display.pretty_json(viewer_of(row).payload(row.type, row.payload))
 
     @admin.action(description="Publish again (refused rows)", permissions=["act"])
     def publish_again(self, request, queryset):
@@ -76,6 +83,16 @@ class InboxEntryAdmin(LogTableAdmin):
 
 @admin.register(HandlingFailure)
 class HandlingFailureAdmin(LogTableAdmin):
-    list_display = ["failed_at", "group", "type", "attempt", "conversation", "error"]
+    list_display = ["failed_at", "group", "type", "attempt", "conversation", "shown_error"]
     list_filter = [filters.GroupFilter, filters.TypeFilter]
     search_fields = ["=correlation_id", "=message_id"]
+    exclude = ["error", "traceback"]
+    readonly_fields = ["shown_error", "shown_traceback"]
+
+    @admin.display(description="error")
+    def shown_error(self, failure: HandlingFailure) -> str:
+        return viewer_of(failure).text(failure.error)
+
+    @admin.display(description="traceback")
+    def shown_traceback(self, failure: HandlingFailure) -> str:
+        return display.pretty_text(viewer_of(failure).text(failure.traceback))
