@@ -44,9 +44,13 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send again as a new message (SendEmail / SendText through Kafka)")
     def resend(self, request, queryset) -> None:
-        for notification in queryset:
-            services.notification_resend(notification=notification)
-        self.message_user(request, f"Asked notifications to send {queryset.count()} again.")
+        asked = [services.notification_resend(notification=n) for n in queryset]
+        sent = sum(1 for metadata in asked if metadata is not None)
+        self.message_user(request, f"Asked notifications to send {sent} again.")
+        if sent < len(asked):
+            self.message_user(
+                request, f"{len(asked) - sent} not sent again: their customer was erased."
+            )
 
 
 @admin.register(SentEmail)

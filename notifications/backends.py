@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.module_loading import import_string
 
+from messaging.contracts import ERASED
+
 from .models import SentEmail, SentText
 
 logger = logging.getLogger(__name__)
@@ -96,3 +98,11 @@ def _takes_key(backend_class: type) -> bool:
             backend_class.__qualname__,
         )
     return takes
+
+
+def forget_sent(*, key: str) -> None:
+    """The demo's database backends forget to whom and what they sent with this key (its
+    customer was erased). A real mail server or gateway keeps its own copies for as long
+    as its terms say: erasing those is a request to the provider."""
+    SentEmail.objects.filter(message_id=f"<{key}>").update(to=ERASED, body=ERASED)
+    SentText.objects.filter(idempotency_key=key).update(to=ERASED, body=ERASED)

@@ -40,9 +40,9 @@ from messaging import outbox
 from messaging.metadata import CauseRef
 
 from . import conf
-from .backends import send_text
+from .backends import forget_sent, send_text
 from .contracts import EmailSent, TextSent
-from .models import Notification
+from .models import ErasedOrder, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,8 @@ def notifications_retry(*, ids: list[int]) -> int:
             Notification.objects.select_for_update()
             .annotate(db_now=Now())
             .filter(id__in=ids, status=Status.FAILED)
+            # Nobody to send to any more.
+            .exclude(order_id__in=ErasedOrder.objects.values("order_id"))
         )
         for notification in failed:
             notification.status = Status.PENDING
@@ -205,6 +207,10 @@ def _mark_sent(claimed: Notification, *, delivered_now: bool) -> Notification:
         notification.sent_at = notification.db_now
         notification.next_attempt_at = None
         notification.save(update_fields=["status", "sent_at", "next_attempt_at"])
+        if ErasedOrder.objects.filter(order_id=notification.order_id).exists():
+            # Its customer was erased while this attempt was sending: what the backend
+            # kept of it goes too (the row itself was erased then).
+            forget_sent(key=notification.dedup_key)
         outbox.send(
             _announcement(notification),
             caused_by=CauseRef(notification.caused_by, notification.correlation_id),

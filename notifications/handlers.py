@@ -2,7 +2,7 @@
 
 from config.money import format_money
 from messaging.metadata import Metadata
-from shop.contracts import OrderCancelled, OrderConfirmed, OrderPlaced
+from shop.contracts import CustomerErased, OrderCancelled, OrderConfirmed, OrderPlaced
 from warehouse.contracts import OrderDispatched
 
 from . import messages, services
@@ -42,6 +42,10 @@ def tell_order_dispatched(event: OrderDispatched, metadata: Metadata) -> None:
     services.notify(order_id=event.order_id, kind="dispatched", wording=wording, caused_by=metadata)
 
 
+def erase_customer(event: CustomerErased, metadata: Metadata) -> None:
+    services.customer_erase(order_id=event.order_id)
+
+
 def send_email(command: SendEmail, metadata: Metadata) -> None:
     services.send_requested(
         order_id=command.order_id,
@@ -73,4 +77,5 @@ EVENT_HANDLERS = {
     OrderConfirmed: [tell_order_confirmed],
     OrderDispatched: [tell_order_dispatched],
     OrderCancelled: [tell_order_cancelled],
+    CustomerErased: [erase_customer],
 }

@@ -14,6 +14,17 @@ class Recipient(models.Model):
         return f"{self.name} <{self.email}>"
 
 
+class ErasedOrder(models.Model):
+    """An order whose customer was erased (CustomerErased): nothing more is sent about it,
+    and an older event read again (a replay) records no person for it."""
+
+    order_id = models.UUIDField(unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Order {str(self.order_id)[:8]} (customer erased)"
+
+
 class Notification(models.Model):
     """One message to a customer: at most one per order, kind and channel.
 

@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from . import services
 from .models import Category, Order, OrderLine, Product
 
 
@@ -42,6 +44,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     readonly_fields = ["conversation", *(f.name for f in Order._meta.fields)]
     inlines = [OrderLineInline]
+    actions = ["erase_customers"]
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed by PlaceOrder, never typed in
@@ -54,3 +57,48 @@ class OrderAdmin(admin.ModelAdmin):
         """Every message of the order, from the BUY click on, in the message log's admin."""
         url = reverse("admin:messagelog_conversation", args=[order.correlation_id])
         return format_html('<a href="{}">every message of this order</a>', url)
+
+    def has_erase_permission(self, request) -> bool:
+        return request.user.has_perm("shop.erase_customer")
+
+    @admin.action(
+        description="Erase these orders' customers (every order of each, in every app)",
+        permissions=["erase"],
+    )
+    def erase_customers(self, request, queryset):
+        emails = sorted({order.email.lower() for order in queryset})
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/shop/order/erase_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": "Erase these customers?",
+                    "orders": queryset,
+                    "customers": len(emails),
+                    "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                    "select_across": request.POST.get("select_across", "0"),
+                },
+            )
+        erased, in_progress = [], []
+        for email in emails:
+            erasure = services.customer_erase(email=email)
+            erased += erasure.erased
+            in_progress += erasure.in_progress
+        for order in Order.objects.filter(id__in=erased):
+            self.log_change(request, order, "Customer erased (CustomerErased sent)")
+        self.message_user(
+            request,
+            f"Erased the customer of {len(erased)} order(s); every app erases its copy when it "
+            "handles CustomerErased.",
+            messages.SUCCESS,
+        )
+        if in_progress:
+            self.message_user(
+                request,
+                f"{len(in_progress)} order(s) are still on their way and were left as they "
+                "are: erase again once they are dispatched or cancelled.",
+                messages.WARNING,
+            )
+        return None

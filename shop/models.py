@@ -103,6 +103,7 @@ class Order(models.Model):
     class Meta:
         ordering = ["-placed_at"]
         indexes = [models.Index(fields=["email"])]
+        permissions = [("erase_customer", "Can erase a customer's personal data")]
 
     def __str__(self) -> str:
         return f"Order {str(self.id)[:8]}"
@@ -113,6 +114,17 @@ class Order(models.Model):
     @property
     def cancellable(self) -> bool:
         return self.status in self.CANCELLABLE
+
+
+class ErasedOrder(models.Model):
+    """An order whose customer was erased (services.customer_erase): a record of it read
+    again later (a replay) brings no person back."""
+
+    order_id = models.UUIDField(unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Order {str(self.order_id)[:8]} (customer erased)"
 
 
 class OrderLine(models.Model):

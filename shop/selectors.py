@@ -8,6 +8,7 @@ from uuid import UUID
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from messagelog.models import MessageRecord
+from messagelog.search import customer_correlations
 from messagelog.selectors import conversation_timeline
 from messaging.contracts import Message
 from messaging.models import OutboxMessage
@@ -190,3 +191,43 @@ def _shop_message(contract: type[Message], order_id, **payload_filter):
         if found is not None:
             return found
     return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A PlaceOrder as the message log recorded it."""
+
+    order_id: UUID
+    correlation_id: UUID
+    refused: bool  # the shop answered it with OrderRejected: no order exists
+
+
+def requests_naming(*, email: str) -> list[Request]:
+    """The PlaceOrder requests that named this customer email and never became an order:
+    refused, or not handled yet. Read from the message log, whose index finds an email."""
+    keys = {
+        key: correlation_id
+        for key, correlation_id in customer_correlations(email)
+        .filter(type=PlaceOrder.type_name())
+        .values_list("key", "correlation_id")
+        if _is_uuid(key)  # any producer can write any key: only an order id names an order
+    }
+    placed = {str(i) for i in Order.objects.filter(id__in=keys).values_list("id", flat=True)}
+    refused = set(
+        MessageRecord.objects.filter(type=OrderRejected.type_name(), key__in=keys).values_list(
+            "key", flat=True
+        )
+    )
+    return [
+        Request(UUID(key), correlation_id, key in refused)
+        for key, correlation_id in keys.items()
+        if key not in placed
+    ]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True

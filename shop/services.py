@@ -7,6 +7,7 @@ and published, in the order its changes happened.
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import outbox
+from messaging.contracts import ERASED, ERASED_EMAIL
 from messaging.metadata import Metadata
 from warehouse.contracts import (
     CancelDispatch,
@@ -29,10 +31,12 @@ from warehouse.contracts import (
     StockUnavailable,
 )
 
-from . import lifecycle
+from . import lifecycle, selectors
 from .contracts import (
+    ERASED_PHONE,
     CancelOrder,
     Customer,
+    CustomerErased,
     Money,
     OrderCancellationRefused,
     OrderCancelled,
@@ -43,8 +47,10 @@ from .contracts import (
     PlaceOrder,
     RequestedLine,
 )
-from .models import Availability, IdempotencyKey, Order, Product
+from .models import Availability, ErasedOrder, IdempotencyKey, Order, Product
 from .models import OrderLine as OrderLineRow
+
+logger = logging.getLogger(__name__)
 
 
 class OrderNotCancellable(Exception):
@@ -148,6 +154,10 @@ def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
     existing = Order.objects.filter(id=command.order_id).first()
     if existing is not None:
         return existing
+    if ErasedOrder.objects.filter(order_id=command.order_id).exists():
+        # A refused request whose customer was erased, read again (a replay): its person
+        # must not come back as an order, and it was answered long ago.
+        return None
     skus = [line.sku for line in command.lines]
     products = Product.objects.filter(sku__in=skus, active=True).in_bulk(field_name="sku")
     missing = sorted(set(skus) - set(products))
@@ -339,3 +349,61 @@ def availability_record(*, sku: str, available: int) -> None:
 def availability_reset() -> None:
     """Forget what the warehouse said about stock, before hearing it all again."""
     Availability.objects.all().delete()
+
+
+@dataclass(frozen=True)
+class CustomerErasure:
+    # The orders (and refused requests) whose customer is erased here, each announced
+    # with CustomerErased for the other apps to erase their copies.
+    erased: list[uuid.UUID]
+    # Orders and requests still on their way (not dispatched or cancelled yet): a parcel
+    # cannot be sent to an erased address. Erasing again once they settle takes them too.
+    in_progress: list[uuid.UUID]
+
+
+@transaction.atomic
+def customer_erase(*, email: str) -> CustomerErasure:
+    """Erase a customer's personal data (the right to erasure), found by their email.
+
+    The shop's orders keep their lines, totals and statuses and lose the person: name,
+    email, phone, address and the account they were placed from. Each erased order, and
+    each refused request naming the email, is announced with CustomerErased (through the
+    outbox, in the order's conversation): every app that keeps a copy of that customer
+    erases its own, and the platform redacts the messages about it. The order ids are
+    remembered (ErasedOrder), so replaying the topics brings nobody back.
+    """
+    orders = Order.objects.select_for_update().filter(email__iexact=email.strip())
+    erased, in_progress = [], []
+    for order in orders.order_by("placed_at"):
+        if order.status not in Order.SETTLED:
+            in_progress.append(order.id)
+            continue
+        _erase_order(order)
+        erased.append(order.id)
+    for request in selectors.requests_naming(email=email.strip()):
+        if ErasedOrder.objects.filter(order_id=request.order_id).exists():
+            continue  # its erasure is on its way through the message log
+        if not request.refused:
+            in_progress.append(request.order_id)
+            continue
+        _announce_erasure(request.order_id, request.correlation_id)
+        erased.append(request.order_id)
+    return CustomerErasure(erased=erased, in_progress=in_progress)
+
+
+def _erase_order(order: Order) -> None:
+    order.customer_name, order.email, order.phone = ERASED, ERASED_EMAIL, ERASED_PHONE
+    order.address, order.account = ERASED, None
+    order.save(
+        update_fields=["customer_name", "email", "phone", "address", "account", "updated_at"]
+    )
+    # A hash of the request, the customer's details among it: nothing left to compare a
+    # retried POST with, which is then refused as a different request.
+    IdempotencyKey.objects.filter(order_id=order.id).update(request_fingerprint="")
+    _announce_erasure(order.id, order.correlation_id)
+
+
+def _announce_erasure(order_id: uuid.UUID, correlation_id: uuid.UUID) -> None:
+    ErasedOrder.objects.get_or_create(order_id=order_id)
+    outbox.send(CustomerErased(order_id=order_id), correlation_id=correlation_id)
+    logger.info("order %s: customer erased", order_id)

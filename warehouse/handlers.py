@@ -1,7 +1,7 @@
 """How the warehouse reacts to messages."""
 
 from messaging.metadata import Metadata
-from shop.contracts import OrderCancelled, OrderPlaced
+from shop.contracts import CustomerErased, OrderCancelled, OrderPlaced
 
 from . import services
 from .contracts import CancelDispatch, DispatchOrder
@@ -17,6 +17,10 @@ def reserve_stock(event: OrderPlaced, metadata: Metadata) -> None:
 
 def release_stock(event: OrderCancelled, metadata: Metadata) -> None:
     services.stock_release(order_id=event.order_id, caused_by=metadata)
+
+
+def erase_customer(event: CustomerErased, metadata: Metadata) -> None:
+    services.customer_erase(order_id=event.order_id)
 
 
 def dispatch_order(command: DispatchOrder, metadata: Metadata) -> None:
@@ -39,4 +43,5 @@ COMMAND_HANDLERS = {
 EVENT_HANDLERS = {
     OrderPlaced: [reserve_stock],
     OrderCancelled: [release_stock],
+    CustomerErased: [erase_customer],
 }

@@ -63,3 +63,14 @@ class ReservationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
+
+
+class ErasedOrder(models.Model):
+    """An order whose customer was erased (CustomerErased): an older DispatchOrder read
+    again (a replay) stores no recipient or address for it."""
+
+    order_id = models.UUIDField(unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Order {str(self.order_id)[:8]} (customer erased)"

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import outbox
+from messaging.contracts import ERASED
 from messaging.metadata import Cause, CauseRef
 
 from .contracts import (
@@ -30,7 +31,7 @@ from .contracts import (
     StockReserved,
     StockUnavailable,
 )
-from .models import Reservation, ReservationLine, Stock
+from .models import ErasedOrder, Reservation, ReservationLine, Stock
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ def dispatch_request(
     *, order_id: uuid.UUID, recipient: str, address: str, caused_by: Cause
 ) -> Reservation | None:
     """DispatchOrder: start packing, or refuse at once with the reason."""
+    if ErasedOrder.objects.filter(order_id=order_id).exists():
+        # An old DispatchOrder read again after its customer was erased: nobody comes back.
+        recipient = address = ERASED
     reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
     refusal = None
     if reservation is None or reservation.status == Reservation.Status.RELEASED:
@@ -209,6 +213,16 @@ def dispatch_cancel(*, order_id: uuid.UUID, reason: str, caused_by: Cause) -> Re
         reservation.save(update_fields=["status", "ship_after", "updated_at"])
     outbox.send(DispatchCancelled(order_id=order_id, reason=reason), caused_by=caused_by)
     return reservation
+
+
+@transaction.atomic
+def customer_erase(*, order_id: uuid.UUID) -> None:
+    """CustomerErased: the order's reservation forgets who it went to and where; its
+    lines, status and tracking number stay. Remembered, so a replay brings nobody back."""
+    ErasedOrder.objects.get_or_create(order_id=order_id)
+    Reservation.objects.filter(order_id=order_id).exclude(recipient="", address="").update(
+        recipient=ERASED, address=ERASED, updated_at=timezone.now()
+    )
 
 
 def reservations_due() -> list[uuid.UUID]:
