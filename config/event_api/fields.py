@@ -4,6 +4,8 @@ for people, nested models expanded under the field that holds them."""
 import json
 from dataclasses import dataclass
 
+from messaging.contracts import ERASED, ERASED_VALUE, PERSONAL
+
 # Nested objects are expanded this deep; the contracts' deepest (a line's price) is 3.
 MAX_DEPTH = 6
 
@@ -16,6 +18,9 @@ class Field:
     required: bool
     description: str
     constraints: list[str]
+    # A person's data (the contract marks it): masked in the admin, erased on request.
+    personal: bool = False
+    erased_as: str = ""  # what it reads once its person is erased, as JSON
 
 
 def fields(document: dict, schema: dict, prefix: str = "", depth: int = 0) -> list[Field]:
@@ -35,6 +40,8 @@ def fields(document: dict, schema: dict, prefix: str = "", depth: int = 0) -> li
                 name in required,
                 resolved.get("description", ""),
                 _constraints_of(document, resolved),
+                bool(resolved.get(PERSONAL)),
+                json.dumps(resolved.get(ERASED_VALUE, ERASED)) if resolved.get(PERSONAL) else "",
             )
         )
         nested, suffix = _nested_object(document, prop)
