@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 
 def the_person_in(value) -> list[str]:
     text = json.dumps(value) if not isinstance(value, str) else value
-    return [v for v in (CUSTOMER.name, CUSTOMER.email, CUSTOMER.phone, CUSTOMER.address) if v in text]
+    return [
+        v for v in (CUSTOMER.name, CUSTOMER.email, CUSTOMER.phone, CUSTOMER.address) if v in text
+    ]
 
 
 @pytest.fixture

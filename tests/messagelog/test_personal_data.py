@@ -31,9 +31,7 @@ def conversation():
     payload = placed.model_dump(mode="json")
     correlation_id = uuid.uuid4()
     key = str(placed.order_id)
-    record = logged(
-        "shop.OrderPlaced", correlation_id=correlation_id, key=key, payload=payload
-    )
+    record = logged("shop.OrderPlaced", correlation_id=correlation_id, key=key, payload=payload)
     handled(record, "sales")
     OutboxMessage.objects.create(
         message_id=record.message_id,

@@ -26,7 +26,9 @@ VALIDATION_ERROR = (
 
 
 def the_person_in(text: str) -> list[str]:
-    return [v for v in (CUSTOMER.name, CUSTOMER.email, CUSTOMER.phone, CUSTOMER.address) if v in text]
+    return [
+        v for v in (CUSTOMER.name, CUSTOMER.email, CUSTOMER.phone, CUSTOMER.address) if v in text
+    ]
 
 
 def written(message: OrderPlaced, correlation_id: uuid.UUID, offset: int) -> RawRecord:
