@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.forget_silent_processes",
         "schedule": 3600.0,
     },
+    # Bounded tables: what nothing needs any more goes, in small batches (messaging.retention).
+    "messaging-purge": {
+        "task": "messaging.purge_messages",
+        "schedule": env_duration("PURGE_INTERVAL", "1h").total_seconds(),
+    },
 }
 
 # The currency of every price in the shop (ISO 4217). Messages carry it with each amount.

@@ -6,10 +6,12 @@ class MessageLogConfig(AppConfig):
     verbose_name = "Message log"
 
     def ready(self) -> None:
-        from messaging import registry
+        from messaging import registry, retention
 
         from . import audit
+        from .retention import MESSAGE_LOG
 
         registry.register_record_processor(
             audit.AUDIT_GROUP, audit.record_batch, recorded=audit.recorded
         )
+        retention.register(MESSAGE_LOG)

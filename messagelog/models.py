@@ -68,6 +68,8 @@ class MessageRecord(models.Model):
                 name="message_customer_email_idx",
                 condition=NAMES_A_CUSTOMER,
             ),
+            # The purge finds the oldest records by it (messagelog.retention).
+            models.Index(fields=["recorded_at"], name="message_recorded_idx"),
         ]
 
     def __str__(self) -> str:

@@ -69,6 +69,8 @@ class OutboxMessage(models.Model):
                 name="outbox_position_idx",
                 condition=models.Q(offset__isnull=False),
             ),
+            # The purge finds the oldest rows by it (messaging.retention).
+            models.Index(fields=["time"], name="outbox_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -117,6 +119,8 @@ class InboxEntry(models.Model):
                 name="inbox_duplicates_idx",
                 condition=models.Q(duplicates__gt=0),
             ),
+            # The purge finds the oldest entries by it: written once, unlike handled_at.
+            models.Index(fields=["started_at"], name="inbox_started_idx"),
         ]
         verbose_name_plural = "inbox entries"
 
@@ -208,7 +212,10 @@ class HandlingFailure(models.Model):
 
     class Meta:
         ordering = ["failed_at", "id"]
-        indexes = [models.Index(fields=["message_id"], name="failure_message_idx")]
+        indexes = [
+            models.Index(fields=["message_id"], name="failure_message_idx"),
+            models.Index(fields=["failed_at"], name="failure_time_idx"),  # for the purge
+        ]
 
     def __str__(self) -> str:
         return f"{self.group}: {self.type} {self.message_id} (attempt {self.attempt})"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import deadletters, heartbeats, retrying
+from . import deadletters, heartbeats, retention, retrying
 
 
 @shared_task(name="messaging.retry_parked")
@@ -32,3 +32,11 @@ def redeliver_dead_letter(letter_id: int, by: str) -> str:
 @shared_task(name="messaging.forget_silent_processes")
 def forget_silent_processes() -> int:
     return heartbeats.forget_silent()
+
+
+@shared_task(name="messaging.purge_messages")
+def purge_messages() -> int:
+    try:
+        return retention.purge().deleted
+    except retention.PurgeRunning:
+        return 0  # the purge running now, by hand or an earlier beat, does this one's work

@@ -1,0 +1,70 @@
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from messaging import retention
+from messaging.durations import format_duration
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete what the runtime's tables no longer need: rows older than their retention "
+        "(RETAIN_*), never a pending or refused outbox row, a parked record's or an open "
+        "dead letter's rows, or an inbox entry within the inbox window."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="count per table what would be deleted, and date the oldest row kept",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, help="rows per DELETE statement (default PURGE_BATCH_SIZE)"
+        )
+        parser.add_argument(
+            "--table",
+            action="append",
+            dest="tables",
+            choices=sorted(retention.targets()),
+            help="only this table (repeatable); default: all",
+        )
+
+    def handle(self, *args, dry_run=False, batch_size=None, tables=None, **options) -> None:
+        bars: dict[str, tqdm] = {}
+
+        def progress(table: str, done: int, total: int) -> None:
+            if dry_run:
+                return
+            bar = bars.get(table)
+            if bar is None:
+                bar = bars[table] = tqdm(total=total, desc=table, unit="row", dynamic_ncols=True)
+            bar.update(done - bar.n)
+
+        try:
+            report = retention.purge(
+                dry_run=dry_run, batch_size=batch_size, tables=tables, progress=progress
+            )
+        except (retention.PurgeRunning, ImproperlyConfigured) as refusal:
+            raise CommandError(str(refusal)) from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+        verb = "would delete" if dry_run else "deleted"
+        self.stdout.write(
+            f"{'table':<20} {'kept for':>8} {verb:>12}  oldest row kept"
+            + ("" if dry_run else "   rows/s")
+        )
+        for table in report.tables:
+            count = table.expired if dry_run else table.deleted
+            oldest = f"{table.oldest_kept:%Y-%m-%d %H:%M:%S}" if table.oldest_kept else "(none)"
+            rate = "" if dry_run else f" {table.rate:>8,.0f}"
+            self.stdout.write(
+                f"{table.name:<20} {format_duration(table.window):>8} {count:>12,}  {oldest:<19}"
+                + rate
+            )
+        if dry_run:
+            self.stdout.write("Dry run: nothing was deleted.")
+        else:
+            seconds = sum(t.seconds for t in report.tables)
+            self.stdout.write(f"Deleted {report.deleted:,} rows in {seconds:.1f} s.")
