@@ -225,7 +225,9 @@ def _announcement(notification: Notification) -> EmailSent | TextSent:
 
 def _record_failure(claimed: Notification, exc: Exception) -> Notification:
     error = f"{type(exc).__name__}: {exc}"
-    logger.warning("Notification %s: attempt %d failed: %s", claimed.id, claimed.attempts, error)
+    logger.warning(
+        "Notification %s: attempt %d failed: %s", claimed.id, claimed.attempts, _loggable(error)
+    )
     _reconnect_if_broken()
     with transaction.atomic():
         notification = _locked(claimed.id)
@@ -248,11 +250,19 @@ def _give_up(notification: Notification) -> None:
         "Notification %s: given up after %d attempts: %s",
         notification.id,
         notification.attempts,
-        notification.last_error,
+        _loggable(notification.last_error),
     )
     notification.status = Status.FAILED
     notification.next_attempt_at = None
     notification.save(update_fields=["status", "next_attempt_at", "last_error"])
+
+
+def _loggable(error: str) -> str:
+    """An error as a log line may carry it: a provider's by its kind only, since its message
+    tends to quote the address or number (the row keeps it whole, for the admin); our own
+    words whole."""
+    kind, colon, _ = error.partition(": ")
+    return kind if colon and kind.isidentifier() else error
 
 
 def _locked(notification_id: int) -> Notification:
