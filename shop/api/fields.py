@@ -5,8 +5,10 @@ once it has trimmed the spaces, a blank; a list of nested items refuses too few 
 Left out, the schema promises that such input is accepted.
 """
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import serializers
+
+from messaging.contracts import PERSONAL
 
 # JSON Schema patterns match anywhere unless anchored: hence ^...$ around the whole value.
 NO_NUL_NOT_EMPTY = r"^[^\x00]+$"
@@ -19,6 +21,11 @@ class Text(serializers.CharField):
 
 class ItemList(serializers.ListSerializer):
     """DRF's list of nested serializers; set as `Meta.list_serializer_class` of the item."""
+
+
+class ContractSerializer(serializers.Serializer):
+    """The input of one message contract's model (`Meta.contract`): its schema marks the
+    fields the contract marks personal (x-personal), as the event API does."""
 
 
 # Extensions register themselves by being defined: this module is imported by the
@@ -59,4 +66,17 @@ class _ItemListSchema(OpenApiSerializerFieldExtension):
             schema["minItems"] = fewest
         if items.max_length is not None:
             schema["maxItems"] = items.max_length
+        return schema
+
+
+class _ContractSchema(OpenApiSerializerExtension):
+    target_class = ContractSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        marked = self.target.Meta.contract.model_json_schema()["properties"]
+        for name, prop in schema.get("properties", {}).items():
+            if marked.get(name, {}).get(PERSONAL):
+                prop[PERSONAL] = True
         return schema

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..contracts import MAX_LINES, MAX_QUANTITY, Customer, RequestedLine, RequestedLines
 from .errors import Unprocessable, contract
-from .fields import ItemList, Text
+from .fields import ContractSerializer, ItemList, Text
 from .throttling import ScopedThrottle
 
 # As the Customer contract says (stricter than Django's EmailField: a dot in the domain).
@@ -53,7 +53,9 @@ class OrderPlaceApi(APIView):
                 ref_name = "OrderPlaceLine"
                 list_serializer_class = ItemList
 
-        class CustomerSerializer(serializers.Serializer):
+        class CustomerSerializer(ContractSerializer):
+            """Who orders and where it goes: personal data (x-personal), erased on request."""
+
             name = Text(max_length=100)
             email = serializers.EmailField(max_length=254)
             phone = serializers.RegexField(
@@ -70,6 +72,7 @@ class OrderPlaceApi(APIView):
 
             class Meta:
                 ref_name = "OrderPlaceCustomer"
+                contract = Customer  # whose personal fields the schema marks
 
             def validate_email(self, email: str) -> str:
                 if not re.fullmatch(EMAIL, email):  # after Django's check: one message at most
