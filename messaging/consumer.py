@@ -93,7 +93,7 @@ class ConsumerLoop:
     def _report(self, client) -> None:
         assigned = client.assignment()
         role = "consuming" if assigned else "joining"
-        if not self.pulse.due():
+        if role == self.pulse.role and not self.pulse.due():
             self.pulse.report(role)
             return
         # Both numbers are the client's own, from its last fetch: no request to the broker.

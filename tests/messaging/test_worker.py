@@ -33,13 +33,13 @@ def test_the_scheduler_beats_while_it_runs_and_deletes_its_heartbeat_when_stoppe
     )
     try:
         deadline = time.monotonic() + 30
-        while not liveness.fresh().filter(kind=Heartbeat.Kind.SCHEDULER).exists():
+        while not liveness.fresh().filter(kind=Heartbeat.Kind.SCHEDULER, pid=beat.pid).exists():
             assert time.monotonic() < deadline, (tmp_path / "beat.log").read_text()
             assert beat.poll() is None, (tmp_path / "beat.log").read_text()
             time.sleep(0.1)
-        [scheduler] = Heartbeat.objects.filter(kind=Heartbeat.Kind.SCHEDULER)
-        assert (scheduler.pid, scheduler.role) == (beat.pid, "running")
+        scheduler = Heartbeat.objects.get(kind=Heartbeat.Kind.SCHEDULER, pid=beat.pid)
+        assert (scheduler.name, scheduler.role) == ("scheduler", "running")
     finally:
         beat.send_signal(signal.SIGTERM)
         beat.wait(timeout=15)
-    assert not Heartbeat.objects.filter(kind=Heartbeat.Kind.SCHEDULER).exists()
+    assert not Heartbeat.objects.filter(pid=beat.pid).exists()
