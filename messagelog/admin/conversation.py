@@ -12,6 +12,7 @@ from ..conversation import load_conversation
 from ..finder import find_conversations, latest_conversations
 from ..models import ConversationsPage
 from ..sequence import sequence_diagram
+from .personal import Viewer, is_personal
 from .readonly import PageAdmin
 
 
@@ -32,10 +33,17 @@ class ConversationAdmin(PageAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         term = request.GET.get("q", "").strip()
-        found = find_conversations(term) if term else latest_conversations()
+        # Finding by email would tell who is a customer.
+        email_refused = is_personal(term) and not Viewer.of(request).may_see_personal_data
+        if email_refused:
+            found = []
+        else:
+            found = find_conversations(term) if term else latest_conversations()
         if term and len(found) == 1:
             return redirect("admin:messagelog_conversation", found[0].correlation_id)
-        context = self.page_context(request, "Find a conversation", term=term, found=found)
+        context = self.page_context(
+            request, "Find a conversation", term=term, found=found, email_refused=email_refused
+        )
         return TemplateResponse(request, "admin/messagelog/conversation/find.html", context)
 
     def detail_view(self, request, correlation_id: UUID):

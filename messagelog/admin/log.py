@@ -8,7 +8,7 @@ from ..outcomes import outcomes_by_record
 from ..pagination import EstimatedCountPaginator
 from ..search import search_filter
 from . import display, filters
-from .personal import ViewerChangeList, viewer_of
+from .personal import Viewer, ViewerChangeList, is_personal, viewer_of
 from .readonly import ReadOnlyAdmin
 
 
@@ -88,6 +88,8 @@ class MessageRecordAdmin(ReadOnlyAdmin):
         return MessageLogChangeList
 
     def get_search_results(self, request, queryset, search_term):
+        if is_personal(search_term) and not Viewer.of(request).may_see_personal_data:
+            return queryset.none(), False  # finding by email would tell who is a customer
         condition = search_filter(search_term)
         return (queryset if condition is None else queryset.filter(condition)), False
 

@@ -140,8 +140,12 @@ def long_conversation(size: int, correlation_id: uuid.UUID | None = None) -> uui
     return correlation_id
 
 
-def staff(username: str = "operator", *, can_read_log: bool = True) -> User:
+def staff(
+    username: str = "operator", *, can_read_log: bool = True, sees_personal_data: bool = False
+) -> User:
     user = User.objects.create_user(username, password="pw", is_staff=True)
     if can_read_log:
         user.user_permissions.add(Permission.objects.get(codename="view_messagerecord"))
+    if sees_personal_data:
+        user.user_permissions.add(Permission.objects.get(codename="view_personal_data"))
     return user
