@@ -81,6 +81,10 @@ class Order(models.Model):
     # Why the customer's last request to cancel was refused, by the shop or the warehouse;
     # the status, left as it was, cannot say it.
     cancellation_refusal = models.CharField(max_length=500, blank=True)
+    # The shop asked the warehouse to stop the parcel (CancelDispatch) and has not handled
+    # its answer yet. At most one is ever asked per order, so a DispatchCancellationRefused
+    # read again later (a replay, after the inbox forgot it) finds it answered.
+    cancel_dispatch_pending = models.BooleanField(default=False)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

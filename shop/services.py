@@ -230,9 +230,12 @@ def order_confirm(*, order_id: uuid.UUID, caused_by: Metadata) -> Order:
     return order
 
 
-def _cancel(order: Order, trigger: lifecycle.Trigger, *, reason: str, caused_by: Metadata) -> bool:
-    """Cancel the locked order for `reason` and announce it, if the lifecycle allows."""
-    if not lifecycle.advance(order, trigger, caused_by=caused_by, reason=reason):
+def _cancel(
+    order: Order, trigger: lifecycle.Trigger, *, reason: str, caused_by: Metadata, **fields
+) -> bool:
+    """Cancel the locked order for `reason` (setting `fields` too) and announce it, if the
+    lifecycle allows."""
+    if not lifecycle.advance(order, trigger, caused_by=caused_by, reason=reason, **fields):
         return False
     # The compensating event other apps follow: the stock returns, the sale is reversed.
     outbox.send(OrderCancelled(order_id=order.id, reason=reason), caused_by=caused_by)
@@ -269,7 +272,9 @@ def order_cancel_for_stopped_dispatch(
 ) -> Order:
     """DispatchCancelled: the warehouse stopped the parcel the customer asked to cancel."""
     order = _locked(order_id)
-    _cancel(order, DispatchCancelled, reason=reason, caused_by=caused_by)
+    _cancel(
+        order, DispatchCancelled, reason=reason, caused_by=caused_by, cancel_dispatch_pending=False
+    )
     return order
 
 
@@ -291,6 +296,8 @@ def order_cancel_by_customer(*, command: CancelOrder, caused_by: Metadata) -> Or
     else:
         # The parcel may be packing: only the warehouse knows whether it can still be stopped.
         outbox.send(CancelDispatch(order_id=order.id, reason=command.reason), caused_by=caused_by)
+        order.cancel_dispatch_pending = True
+        order.save(update_fields=["cancel_dispatch_pending", "updated_at"])
     return order
 
 
@@ -316,10 +323,18 @@ def order_refuse_cancellation_for_dispatch(
 ) -> Order:
     """DispatchCancellationRefused: too late, the parcel left (OrderDispatched came first).
 
-    The customer's CancelOrder is refused after all: answered as the shop's own refusals are.
+    The customer's CancelOrder is refused after all: answered as the shop's own refusals are,
+    once. The move leaves the status as it is, so the status cannot tell a refusal read
+    again (a replay, after the inbox forgot it) from the first: the pending CancelDispatch
+    can.
     """
     order = _locked(order_id)
-    if lifecycle.advance(order, DispatchCancellationRefused, caused_by=caused_by):
+    allowed = lifecycle.next_status(order.status, DispatchCancellationRefused) is not None
+    if allowed and not order.cancel_dispatch_pending:
+        return order  # answered before: the customer is told once
+    if lifecycle.advance(
+        order, DispatchCancellationRefused, caused_by=caused_by, cancel_dispatch_pending=False
+    ):
         _refuse_cancellation(order.id, reason, caused_by, order=order)
     return order
 

@@ -96,6 +96,9 @@ def an_order(status: str) -> Order:
     order = Order.objects.create(
         correlation_id=uuid.uuid4(),
         status=status,
+        # A cancelling order asked the warehouse to stop the parcel; a dispatched one may
+        # have (a DispatchCancellationRefused is its answer, tests/shop has one without).
+        cancel_dispatch_pending=status in ("cancelling", "dispatched"),
         status_reason="as it was",
         customer_name=CUSTOMER.name,
         email=CUSTOMER.email,
