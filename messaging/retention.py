@@ -205,14 +205,21 @@ def _purge_table(
     result.expired = manager.filter(expired).count()
     progress(target.name, 0, result.expired)
     while not dry_run:
-        batch = manager.filter(expired).order_by(target.age_field).values("pk")[:batch_size]
-        # The conditions again on the rows themselves: PostgreSQL rechecks them on a row
-        # that changed since the batch was picked (a row the relay has just published
-        # again, a dead letter reopened), so no such row goes.
-        deleted, _ = manager.filter(expired, pk__in=batch).delete()
-        result.deleted += deleted
-        progress(target.name, result.deleted, result.expired)
-        if deleted < batch_size:
+        # The batch's ids first, from the age index; then a DELETE by primary key, which
+        # stays as cheap however large the table (a DELETE with the batch as a subquery
+        # lets the planner scan the whole table for each batch).
+        batch = list(
+            manager.filter(expired)
+            .order_by(target.age_field)
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if batch:
+            # The conditions again: a row that changed since it was picked (one the relay
+            # publishes again after a broker loss, a record parked meanwhile) stays.
+            deleted, _ = manager.filter(expired, pk__in=batch).delete()
+            result.deleted += deleted
+            progress(target.name, result.deleted, result.expired)
+        if len(batch) < batch_size:
             break
     result.seconds = time.monotonic() - started
     result.oldest_kept = (
