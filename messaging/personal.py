@@ -28,7 +28,7 @@ Replace = Callable[[Any, dict], Any]
 
 def masked(type_name: str, payload: Any) -> Any:
     """The payload as a staff user without the permission sees it."""
-    return _walk(type_name, payload, personal=lambda value, schema: MASK, unknown=_mask_all)
+    return _walk(type_name, payload, personal=_mask, unknown=_mask_all)
 
 
 def redacted(type_name: str, payload: Any) -> Any:
@@ -147,6 +147,10 @@ def _resolved(root: dict, schema: dict) -> dict:
 
 def _without(schema: dict, key: str) -> dict:
     return {k: v for k, v in schema.items() if k != key}
+
+
+def _mask(value: Any, schema: dict) -> Any:
+    return None if value is None else MASK  # an absent value hides nothing
 
 
 def _mask_all(value: Any, depth: int) -> Any:

@@ -143,3 +143,10 @@ def test_the_event_api_document_says_which_fields_are_personal():
     assert customer["email"][PERSONAL] is True
     assert json.dumps(customer["email"][ERASED_VALUE]) == '"erased@erased.invalid"'
     assert PERSONAL not in schemas["shop.OrderPlaced.v2.OrderLine"]["properties"]["sku"]
+
+
+def test_an_absent_personal_value_is_shown_absent():
+    place = {"order_id": "x", "customer": PLACED["customer"], "lines": [], "account_id": None}
+
+    assert masked("shop.PlaceOrder", place)["account_id"] is None
+    assert masked("shop.PlaceOrder", {**place, "account_id": 7})["account_id"] == MASK
