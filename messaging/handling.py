@@ -25,6 +25,7 @@ from django.db import transaction
 from . import parking
 from .inbox import HandlerFailed, handle_record
 from .registry import ConsumerGroup
+from .tracing import Mode
 from .wire import RawRecord
 
 
@@ -34,14 +35,17 @@ def handle_batch(group: ConsumerGroup, records: list[RawRecord]) -> list[str]:
     return [handle(group, record, parked) for record in records]
 
 
-def handle(group: ConsumerGroup, record: RawRecord, parked: set[str]) -> str:
+def handle(
+    group: ConsumerGroup, record: RawRecord, parked: set[str], *, mode: Mode = Mode.LIVE
+) -> str:
     """Handle one record now, or queue it behind its key's parked records.
 
-    `parked` is the batch's set of parked keys, kept up to date as records are parked.
+    `parked` is the batch's set of parked keys, kept up to date as records are parked;
+    `mode` says whether the consumer read it or a replay did (messaging.tracing).
     """
     key = parking.key_of(record)
     if key not in parked:
-        return _handle_or_park(group, key, record, parked)
+        return _handle_or_park(group, key, record, parked, mode)
     with transaction.atomic():
         parking.lock(group.name, key)
         metadata = parking.metadata_of(record)
@@ -52,15 +56,15 @@ def handle(group: ConsumerGroup, record: RawRecord, parked: set[str]) -> str:
         # Nothing parked must go first (the queue drained meanwhile, or all of it was
         # written later on other partitions): handle it now, still holding the key's lock,
         # so that a retry of a later message cannot slip in before it.
-        outcome = _handle_or_park(group, key, record, parked)
+        outcome = _handle_or_park(group, key, record, parked, mode)
         if outcome != parking.PARKED:
             parking.wake_head(group.name, key)  # it may be what the head waits for
         return outcome
 
 
-def _handle_or_park(group, key: str, record: RawRecord, parked: set[str]) -> str:
+def _handle_or_park(group, key: str, record: RawRecord, parked: set[str], mode: Mode) -> str:
     try:
-        return handle_record(group, record)
+        return handle_record(group, record, mode=mode)
     except HandlerFailed as failure:
         parking.park_failed(group.name, key, record, failure)
         parked.add(key)

@@ -11,6 +11,7 @@ that raises is HandlerFailed, for the caller to park (messaging.handling) and re
 """
 
 import logging
+import time
 import traceback
 from enum import StrEnum
 
@@ -19,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
 
+from . import tracing
 from .contracts import Message, UnknownMessageType, UnknownVersion, message_class, upcast
 from .deadletters import dead_letter
 from .failures import record_failure
@@ -26,6 +28,7 @@ from .logcontext import message_context
 from .models import DeadLetter, InboxEntry
 from .personal import scrubbed
 from .registry import FENCE_KEY, ConsumerGroup, fences_for
+from .tracing import Mode
 from .wire import MalformedRecord, RawRecord, decode
 
 logger = logging.getLogger(__name__)
@@ -38,34 +41,72 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-def handle_record(group: ConsumerGroup, record: RawRecord, *, attempt: int = 1) -> Outcome:
-    """Handle one record once. Raises HandlerFailed when the handler raises."""
+def handle_record(
+    group: ConsumerGroup, record: RawRecord, *, attempt: int = 1, mode: Mode = Mode.LIVE
+) -> Outcome:
+    """Handle one record once. Raises HandlerFailed when the handler raises.
+
+    The handling is a span of the trace the record carries, marked with `mode`
+    (messaging.tracing). A message the group does not follow is not handled: no span.
+    """
+    start = time.time_ns()
     try:
         metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord as exc:
-        dead_letter(group.name, record, DeadLetter.Reason.MALFORMED, str(exc))
-        return Outcome.DEAD_LETTERED
+        metadata, data, unreadable = None, {}, str(exc)
+    else:
+        unreadable = ""
+    if metadata is not None and _not_followed(group, metadata.type):
+        return Outcome.IGNORED
+    with tracing.processing(group.name, record, mode=mode, attempt=attempt, start=start) as span:
+        try:
+            outcome = _handle(group, record, metadata, data, unreadable, attempt, span)
+        except HandlerFailed as failure:
+            tracing.outcome(span, "waiting" if failure.waiting else "failed")
+            raise
+        tracing.outcome(span, outcome)
+        return outcome
+
+
+def _not_followed(group: ConsumerGroup, type_name: str) -> bool:
+    """A message of a known type that the group has no handler for."""
+    if group.handlers_for(type_name):
+        return False
+    try:
+        message_class(type_name)
+    except UnknownMessageType:
+        return False  # a dead letter for every group: nobody can read it
+    return True
+
+
+def _handle(group, record, metadata, data, unreadable: str, attempt: int, span) -> Outcome:
+    if metadata is None:
+        return _dead_letter(span, group, record, DeadLetter.Reason.MALFORMED, unreadable)
+    tracing.describe(span, metadata)
     try:
         contract = message_class(metadata.type)
     except UnknownMessageType as exc:
-        dead_letter(group.name, record, DeadLetter.Reason.UNKNOWN_TYPE, str(exc), metadata)
-        return Outcome.DEAD_LETTERED
-    handlers = group.handlers_for(metadata.type)
-    if not handlers:
-        return Outcome.IGNORED
+        reason = DeadLetter.Reason.UNKNOWN_TYPE
+        return _dead_letter(span, group, record, reason, str(exc), metadata)
     misplaced = _misplaced(contract, record.topic, metadata)
     if misplaced:
-        dead_letter(group.name, record, DeadLetter.Reason.INVALID, misplaced, metadata)
-        return Outcome.DEAD_LETTERED
+        return _dead_letter(span, group, record, DeadLetter.Reason.INVALID, misplaced, metadata)
     try:
         # Handlers see only the current version: an older record is upcast first.
         message = contract.model_validate(upcast(contract, metadata.version, data))
     except (UnknownVersion, ValidationError) as exc:
-        dead_letter(group.name, record, DeadLetter.Reason.INVALID, str(exc), metadata)
-        return Outcome.DEAD_LETTERED
+        return _dead_letter(span, group, record, DeadLetter.Reason.INVALID, str(exc), metadata)
 
     with message_context(metadata, group.name):
-        return _attempt(group, metadata, message, handlers, attempt)
+        return _attempt(group, metadata, message, group.handlers_for(metadata.type), attempt)
+
+
+def _dead_letter(span, group, record, reason, error: str, metadata=None) -> Outcome:
+    dead_letter(group.name, record, reason, error, metadata)
+    # The reason, not the error: a contract's complaint quotes the input, and traces leave
+    # the database that erasure reaches.
+    tracing.outcome(span, Outcome.DEAD_LETTERED, error=reason.label)
+    return Outcome.DEAD_LETTERED
 
 
 def _misplaced(contract: type[Message], topic: str, metadata) -> str:
@@ -138,6 +179,8 @@ def _attempt(group, metadata, message, handlers, attempt: int) -> Outcome:
     # the group.
     except Exception as exc:
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        if not isinstance(exc, NotYet):
+            tracing.failed(exc)
         record_failure(
             group.name, metadata, attempt=attempt, started_at=started_at, error=error, trace=trace
         )

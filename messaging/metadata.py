@@ -41,6 +41,9 @@ class Metadata:
     causation_id: UUID | None = None
     # The version of its type the data was written as (messaging.contracts).
     version: int = 1
+    # The W3C trace context it was created in (messaging.tracing); "" outside any trace.
+    traceparent: str = ""
+    tracestate: str = ""
 
     @classmethod
     def for_message(

@@ -42,6 +42,10 @@ class OutboxMessage(models.Model):
     payload = models.JSONField()
     # The version of its type the payload was written as (rows from before versions: 1).
     version = models.PositiveSmallIntegerField(default=1)
+    # The W3C trace context the message was created in, written on its record by the relay
+    # (messaging.tracing); blank when no trace was active.
+    traceparent = models.CharField(max_length=100, blank=True)
+    tracestate = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     # Where the broker acknowledged it: how the relay notices a broker that lost it.
     partition = models.IntegerField(null=True, blank=True)
@@ -87,6 +91,8 @@ class OutboxMessage(models.Model):
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
             version=self.version,
+            traceparent=self.traceparent,
+            tracestate=self.tracestate,
         )
 
 

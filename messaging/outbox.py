@@ -9,6 +9,7 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import tracing
 from .contracts import Message
 from .metadata import Cause, Metadata
 from .models import OutboxMessage
@@ -25,6 +26,7 @@ def send(
             "outbox.send() belongs inside the transaction of the change that caused it"
         )
     metadata = Metadata.for_message(message, caused_by=caused_by, correlation_id=correlation_id)
+    metadata = tracing.created(metadata, message.topic)
     OutboxMessage.objects.create(
         message_id=metadata.message_id,
         topic=message.topic,
@@ -37,6 +39,8 @@ def send(
         time=metadata.time,
         payload=message.model_dump(mode="json"),
         version=metadata.version,
+        traceparent=metadata.traceparent,
+        tracestate=metadata.tracestate,
     )
     # The INSERT fires a trigger that NOTIFYs NOTIFY_CHANNEL (migration 0008): delivered
     # once per transaction when it commits, it wakes the relay at once instead of at its

@@ -33,7 +33,7 @@ from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 from kafka.errors import InvalidRecordError, KafkaError, MessageSizeTooLargeError
 
-from . import conf, recovery
+from . import conf, recovery, tracing
 from .heartbeats import Pulse
 from .kafka import producer as kafka_producer
 from .models import OutboxMessage
@@ -156,11 +156,12 @@ class Relay:
         rows = list(_next_rows().filter(HOLDS_THE_LOCK)[:limit])
         if not rows:
             return 0
-        sent, refused = [], {}
+        sent, refused, spans = [], {}, {}
         for row in rows:
             if row.key in {r.key for r in refused}:
                 continue  # never ahead of an earlier message of its key
-            record = encode(row.topic, row.metadata(), row.payload)
+            metadata = row.metadata()
+            record = encode(row.topic, metadata, row.payload)
             too_big = self._too_big(record)
             if too_big:
                 refused[row] = too_big
@@ -173,6 +174,8 @@ class Relay:
                 refused[row] = f"{type(exc).__name__}: {exc}"
                 continue
             sent.append((row, future))
+            # In the trace of the message's creation (None outside any): the outbox's wait.
+            spans[row] = tracing.sending(metadata, row.topic)
         producer.flush()
         published, failed = [], []
         for row, future in sent:
@@ -185,6 +188,10 @@ class Relay:
             refused |= dict(failed)  # alone in its batch: this row is the one refused
         self.one_by_one = max(self.one_by_one - len(rows), 0)
         _stamp(published)
+        for row, meta in published:
+            tracing.sent(spans.get(row), meta.partition, meta.offset)
+        for row, why in failed:
+            tracing.refused(spans.get(row), why)
         recovery.republish_overwritten(published)
         _refuse(refused)
         self.published += len(published)

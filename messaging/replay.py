@@ -44,6 +44,7 @@ from .kafka import end_offsets, reader
 from .models import BrokerLoss, InboxEntry, OutboxMessage, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
 from .topics import command_topics
+from .tracing import Mode
 from .wire import MalformedRecord, RawRecord, decode
 
 logger = logging.getLogger(__name__)
@@ -379,7 +380,7 @@ def _replay_one(
         ).exists()
         return metadata.type, "would skip (in inbox)" if seen else "would handle"
     # As the live consumer does: a failing record is parked for its key, never skipped.
-    return metadata.type, handling.handle(plan.group, record, parked)
+    return metadata.type, handling.handle(plan.group, record, parked, mode=Mode.REPLAY)
 
 
 def _checkpoint(plan: ReplayPlan, tp: TopicPartition, next_offset: int) -> None:

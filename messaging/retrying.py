@@ -20,6 +20,7 @@ from .deadletters import dead_letter
 from .inbox import HandlerFailed, Outcome, handle_record
 from .models import DeadLetter, ParkedRecord
 from .registry import ConsumerGroup, group
+from .tracing import Mode
 from .wire import RawRecord
 
 
@@ -40,7 +41,9 @@ def retry(group_name: str, key: str) -> None:
                     parking.schedule(group_name, key, at=head.next_attempt_at)
                 return  # an early or duplicate task: the scheduled one will come
             try:
-                handle_record(consumer_group, parking.raw(head), attempt=head.attempts + 1)
+                handle_record(
+                    consumer_group, parking.raw(head), attempt=head.attempts + 1, mode=Mode.RETRY
+                )
             except HandlerFailed as failure:
                 # Tries spent waiting for a prerequisite do not count against a real failure.
                 head.attempts = 1 if head.waiting and not failure.waiting else head.attempts + 1
@@ -103,7 +106,12 @@ def redeliver_dead_letter(letter_id: int, *, by: str) -> Outcome | str:
         # Not holding its key (an unreadable record, or one dead-lettered before dead
         # letters held their keys): handled now, under the key's lock.
         try:
-            outcome = handle_record(group(letter.group), record, attempt=letter.attempts + 1)
+            outcome = handle_record(
+                group(letter.group),
+                record,
+                attempt=letter.attempts + 1,
+                mode=Mode.DEAD_LETTER_RETRY,
+            )
         except HandlerFailed as failure:
             letter.attempts += 1
             letter.error, letter.traceback = failure.error, failure.trace

@@ -2,6 +2,9 @@
 
 Key = the aggregate id; value = the JSON data; attributes travel as `ce_*` headers,
 with three extensions: correlationid, causationid and messagekind (command | event).
+A message created in a trace also carries the CloudEvents distributed-tracing extension
+(`ce_traceparent`, `ce_tracestate`) and the same context as the plain W3C `traceparent`
+and `tracestate` headers that traced Kafka clients read (messaging.tracing).
 `dataschema` points at the data's schema in the event API document, whose name ends in
 the version the data was written as ("...#/components/schemas/shop.OrderPlaced.v2"); a
 record without it was written before messages had versions, as version 1.
@@ -78,12 +81,18 @@ def encode(topic: str, metadata: Metadata, data: dict) -> Record:
     }
     if metadata.causation_id is not None:
         attributes["causationid"] = str(metadata.causation_id)
+    trace_context = {"traceparent": metadata.traceparent, "tracestate": metadata.tracestate}
+    trace_context = {name: value for name, value in trace_context.items() if value}
+    attributes |= trace_context
     message = ce_kafka.to_binary(CloudEvent(attributes, data), _JSON)
     return Record(
         topic=topic,
         key=metadata.key.encode(),
         value=message.value,
-        headers=list(message.headers.items()),
+        headers=[
+            *message.headers.items(),
+            *((name, value.encode()) for name, value in trace_context.items()),
+        ],
     )
 
 
@@ -111,6 +120,8 @@ def decode(
             correlation_id=UUID(attributes["correlationid"]),
             causation_id=UUID(causation) if causation else None,
             version=schema_version(attributes.get("dataschema")),
+            traceparent=attributes.get("traceparent", ""),
+            tracestate=attributes.get("tracestate", ""),
         )
     except MalformedRecord:
         raise

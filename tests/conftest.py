@@ -2,6 +2,10 @@
 
 import pytest
 from celery import current_app
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from messaging import telemetry, tracing
 
 
 @pytest.fixture
@@ -18,3 +22,20 @@ def celery_tasks(monkeypatch) -> list[tuple[str, tuple, float]]:
 
     monkeypatch.setattr(current_app, "send_task", send_task)
     return sent
+
+
+@pytest.fixture
+def traces(monkeypatch) -> InMemorySpanExporter:
+    """Traces on for one test, in process: every finished span, from the runtime and from
+    Django's, Celery's and psycopg's instrumentations, in `traces.get_finished_spans()`.
+
+    The provider is the one production builds (messaging.telemetry), with the same sampler,
+    but not made global: the rest of the session stays untraced.
+    """
+    exporter = InMemorySpanExporter()
+    provider = telemetry.tracer_provider("tests", SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "tracer", provider.get_tracer("messaging"))
+    telemetry.instrument(provider)
+    yield exporter
+    telemetry.uninstrument()
+    provider.shutdown()

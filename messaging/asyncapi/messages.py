@@ -20,6 +20,31 @@ CORRELATION_ID = {
 }
 
 _UUID = {"type": "string", "format": "uuid"}
+_TRACEPARENT = {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"}
+_IN_A_TRACE = " Present when the message was created in a trace."
+# The trace context a message was created in (messaging.tracing), twice: as W3C Trace
+# Context headers, which traced Kafka clients read, and as the CloudEvents
+# distributed-tracing extension. Never required: a message written outside any trace has none.
+TRACE_HEADERS = {
+    "traceparent": {
+        **_TRACEPARENT,
+        "description": "W3C Trace Context: the trace and span the message was created in."
+        + _IN_A_TRACE,
+    },
+    "tracestate": {
+        "type": "string",
+        "description": "W3C Trace Context: vendors' state, beside traceparent.",
+    },
+    "ce_traceparent": {
+        **_TRACEPARENT,
+        "description": "CloudEvents distributed-tracing extension: the same context as "
+        "traceparent." + _IN_A_TRACE,
+    },
+    "ce_tracestate": {
+        "type": "string",
+        "description": "CloudEvents distributed-tracing extension: the same as tracestate.",
+    },
+}
 # The schema keywords of a key field worth repeating in the key's schema (not its title).
 _KEY_KEYWORDS = ("type", "format", "pattern", "minLength", "maxLength")
 
@@ -96,7 +121,7 @@ def headers(version: MessageVersion) -> dict:
     required = [name for name in properties if name != "ce_causationid"]
     if version.number == 1:
         required.remove("ce_dataschema")
-    return {"type": "object", "properties": properties, "required": required}
+    return {"type": "object", "properties": properties | TRACE_HEADERS, "required": required}
 
 
 def key_schema(version: MessageVersion) -> dict:
