@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -15,3 +16,12 @@ app.autodiscover_tasks()
 from messaging.worker import install  # noqa: E402
 
 install(app)
+
+
+@worker_init.connect
+def _traces(sender, **kwargs) -> None:
+    """Traces for the worker, named after its consumer groups (worker-warehouse), if configured."""
+    from messaging import telemetry
+
+    consumers = sender.options.get("consumers")
+    telemetry.setup(f"worker-{consumers}" if consumers else "worker")

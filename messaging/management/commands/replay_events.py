@@ -4,7 +4,7 @@ from uuid import UUID
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from messaging import replay
+from messaging import replay, telemetry
 
 
 class Command(BaseCommand):
@@ -59,6 +59,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        telemetry.setup("replay")
         try:
             plan = replay.plan(
                 group_name=options["group"],

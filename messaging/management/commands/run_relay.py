@@ -3,6 +3,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
+from messaging import telemetry
 from messaging.heartbeats import Heart
 from messaging.models import Heartbeat
 from messaging.relay import Relay
@@ -12,6 +13,7 @@ class Command(BaseCommand):
     help = "Publish outbox rows to Kafka, in order, until stopped (SIGINT or SIGTERM)."
 
     def handle(self, *args, **options) -> None:
+        telemetry.setup("relay")
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
