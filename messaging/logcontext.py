@@ -2,7 +2,8 @@
 
 `message_context` marks the message being handled (a context variable, so threads and
 tasks do not mix theirs up); `MessageContextFilter`, installed on the log handlers in
-settings, copies it onto each log record as `correlation_id`, `message_id` and `group`.
+settings, copies it onto each log record as `correlation_id`, `message_id` and `group`,
+with the current span's `trace_id` and `span_id`.
 `PersonalDataFilter`, installed beside it, is the last net behind log calls that name
 ids, never people: it masks what an error may quote (messaging.personal.scrubbed).
 """
@@ -11,6 +12,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from opentelemetry import trace
+from opentelemetry.trace import format_span_id, format_trace_id
 
 from .metadata import Metadata
 from .personal import scrubbed
@@ -38,6 +42,11 @@ class MessageContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for name, value in _current.get().items():
             setattr(record, name, value)
+        # The trace and span the line was written in (messaging.tracing), so a log line and
+        # its span find each other; "-" outside any trace.
+        span = trace.get_current_span().get_span_context()
+        record.trace_id = format_trace_id(span.trace_id) if span.is_valid else "-"
+        record.span_id = format_span_id(span.span_id) if span.is_valid else "-"
         return True
 
 
