@@ -17,6 +17,7 @@ from django.conf import settings
 
 from messaging.registry import groups
 from messaging.topics import create_topics
+from tests.otlp import Collector
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKING_SECONDS = 3
@@ -29,14 +30,29 @@ def test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def shop_processes(django_db_setup, tmp_path_factory):
-    create_topics(partitions=2)
-    env = os.environ | {
+def collector():
+    """Where the processes send their traces (tests/e2e/test_traces.py reads them)."""
+    receiver = Collector()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def shop_env(django_db_setup, collector) -> dict[str, str]:
+    """The environment of the shop's processes: the test database, traces on."""
+    return os.environ | {
         "DATABASE_URL": test_database_url(),
         "PYTHONUNBUFFERED": "1",
         # Long enough for a test to cancel while the parcel is packing, short enough to wait.
         "WAREHOUSE_PACKING_SECONDS": str(PACKING_SECONDS),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",  # ms between exports: spans arrive while tests wait
     }
+
+
+@pytest.fixture(scope="session")
+def shop_processes(shop_env, tmp_path_factory):
+    create_topics(partitions=2)
     logs = tmp_path_factory.mktemp("processes")
     bin_dir = Path(sys.executable).parent
     commands = {
@@ -61,7 +77,7 @@ def shop_processes(django_db_setup, tmp_path_factory):
         name: subprocess.Popen(
             command,
             cwd=ROOT,
-            env=env,
+            env=shop_env,
             stdout=(logs / f"{name}.log").open("w"),
             stderr=subprocess.STDOUT,
         )
