@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 INFRASTRUCTURE = {"kafka", "postgres", "redis", "init"}
+# Services of a profile (`docker compose --profile observability up`): operators' tools,
+# started only when asked for.
+OPTIONAL = {name for name, service in SERVICES.items() if service.get("profiles")}
 
 
 def test_the_compose_file_follows_the_compose_specification():
@@ -34,7 +37,7 @@ def test_the_compose_file_follows_the_compose_specification():
 
 def test_every_process_type_is_a_service_running_exactly_its_procfile_line():
     types = procfile.process_types()
-    app_services = set(SERVICES) - INFRASTRUCTURE
+    app_services = set(SERVICES) - INFRASTRUCTURE - OPTIONAL
 
     assert app_services == set(types)
     for name in types:
@@ -54,6 +57,8 @@ SERVER_TOOLS = {
     "kafka": "/opt/kafka/bin/kafka-broker-api-versions.sh",
     "postgres": "pg_isready",
     "redis": "redis-cli",
+    "jaeger": "wget",
+    "otel-collector": "/otelcol-contrib validate",
 }
 
 
@@ -94,7 +99,7 @@ def test_the_health_check_command_knows_every_kind_the_compose_file_asks_for():
     assert asked == {"relay", "worker", "scheduler"} <= set(Heartbeat.Kind.values)
 
 
-@pytest.mark.parametrize("name", sorted(set(SERVICES) - INFRASTRUCTURE))
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - INFRASTRUCTURE - OPTIONAL))
 def test_processes_start_after_setup_and_healthy_servers(name):
     depends = SERVICES[name]["depends_on"]
     assert depends["init"]["condition"] == "service_completed_successfully"
@@ -103,8 +108,35 @@ def test_processes_start_after_setup_and_healthy_servers(name):
 
 
 def test_process_services_can_be_scaled():
-    for name in set(SERVICES) - INFRASTRUCTURE - {"web"}:
+    for name in set(SERVICES) - INFRASTRUCTURE - OPTIONAL - {"web"}:
         assert "container_name" not in SERVICES[name] and "ports" not in SERVICES[name]
+
+
+def test_the_observability_profile_sends_traces_through_a_collector_to_jaeger():
+    collector, jaeger = SERVICES["otel-collector"], SERVICES["jaeger"]
+    [mount] = collector["volumes"]
+    source, target, _ = mount.split(":")
+    config = yaml.safe_load((ROOT / source).read_text())
+    pipeline = config["service"]["pipelines"]["traces"]
+    [exporter] = pipeline["exporters"]
+
+    for service in (collector, jaeger):
+        assert service["profiles"] == ["observability"]
+        assert not service["image"].endswith(":latest") and ":" in service["image"]
+    assert collector["command"] == [f"--config={target}"]
+    assert pipeline["receivers"] == ["otlp"]
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    assert "4318:4318" in collector["ports"]  # for a `make demo` on the host
+    assert config["exporters"][exporter]["endpoint"] == "jaeger:4317"  # Jaeger's OTLP port
+    assert "16686:16686" in jaeger["ports"]  # its UI
+
+
+def test_traces_are_off_unless_an_endpoint_is_given():
+    """Without the profile there is no collector to send to: the processes send nothing
+    (messaging.telemetry) rather than fail to reach one."""
+    for name in set(SERVICES) - INFRASTRUCTURE - OPTIONAL | {"init"}:
+        environment = SERVICES[name]["environment"]
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
 
 
 def test_the_image_is_multi_stage_slim_and_runs_as_a_user():
