@@ -56,8 +56,8 @@ class Mode(StrEnum):
 def created(metadata: Metadata, topic: str) -> Metadata:
     """`metadata` carrying the trace context its message is created in, if there is one.
 
-    A message written where no trace is active (a seeding command, a periodic sweep) has
-    none: nothing is made for it.
+    A message written where no trace is active (a management command, a process with
+    tracing off that handled a record without one) has none: nothing is made for it.
     """
     if not trace.get_current_span().get_span_context().is_valid:
         return metadata
