@@ -45,7 +45,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--allow-commands",
             action="store_true",
-            help="also replay command topics (the inbox still skips handled ones)",
+            help="also replay command topics, from a --since within RETAIN_INBOX (the inbox "
+            "skips what it handled since)",
         )
         parser.add_argument(
             "--dry-run",
