@@ -19,6 +19,8 @@ forgot them.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -109,22 +111,36 @@ def create_topics(partitions: int | None = None, *, alter: bool = False) -> list
         client.close()
 
 
+@contextmanager
+def _kafka_client_quiet() -> Iterator[None]:
+    """The client logs an ERROR when it cannot bootstrap; the caller says it better."""
+    client_logger = logging.getLogger("kafka")
+    level = client_logger.level
+    client_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        client_logger.setLevel(level)
+
+
 def retention_of(topics: list[str], *, timeout_ms: int = 1500) -> dict[str, dict[str, int]]:
     """Each existing topic's retention configs as the broker reports them, in ms.
 
     Asks with short timeouts, for the system check: an unreachable broker raises within
     about `timeout_ms` rather than holding up every management command.
     """
-    client = admin(bootstrap_timeout_ms=timeout_ms, request_timeout_ms=timeout_ms)
-    try:
-        present = sorted(set(client.list_topics()) & set(topics))
-        if not present:
-            return {}
-        described = client.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, t) for t in present], config_filter="all"
-        )
-    finally:
-        client.close()
+    with _kafka_client_quiet():
+        client = admin(bootstrap_timeout_ms=timeout_ms, request_timeout_ms=timeout_ms)
+        try:
+            present = sorted(set(client.list_topics()) & set(topics))
+            if not present:
+                return {}
+            described = client.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, t) for t in present],
+                config_filter="all",
+            )
+        finally:
+            client.close()
     return {
         topic: {
             name: int(entry["value"])
