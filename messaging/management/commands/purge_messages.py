@@ -34,12 +34,14 @@ class Command(BaseCommand):
         bars: dict[str, tqdm] = {}
 
         def progress(table: str, done: int, total: int) -> None:
-            if dry_run:
+            # One bar per table with rows to delete, each closed before the next opens.
+            if dry_run or not total:
                 return
-            bar = bars.get(table)
-            if bar is None:
-                bar = bars[table] = tqdm(total=total, desc=table, unit="row", dynamic_ncols=True)
-            bar.update(done - bar.n)
+            if table not in bars:
+                for bar in bars.values():
+                    bar.close()
+                bars[table] = tqdm(total=total, desc=table, unit="row", dynamic_ncols=True)
+            bars[table].update(done - bars[table].n)
 
         try:
             report = retention.purge(
@@ -59,10 +61,8 @@ class Command(BaseCommand):
             count = table.expired if dry_run else table.deleted
             oldest = f"{table.oldest_kept:%Y-%m-%d %H:%M:%S}" if table.oldest_kept else "(none)"
             rate = "" if dry_run else f" {table.rate:>8,.0f}"
-            self.stdout.write(
-                f"{table.name:<20} {format_duration(table.window):>8} {count:>12,}  {oldest:<19}"
-                + rate
-            )
+            line = f"{table.name:<20} {format_duration(table.window):>8} {count:>12,}  {oldest:<19}"
+            self.stdout.write((line + rate).rstrip())
         if dry_run:
             self.stdout.write("Dry run: nothing was deleted.")
         else:
