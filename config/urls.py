@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import health
+from config import health, metrics
 from config.event_api import views as event_api
 from shop import login_limits
 
@@ -26,6 +26,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("sales/", include("sales.urls")),

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import deadletter_headers as dlt
-from . import erasure
+from . import erasure, metrics
 from .kafka import producer
 from .metadata import Metadata
 from .models import DeadLetter
@@ -60,6 +60,11 @@ def dead_letter(
     # Copied to the group's dead-letter topic once this commits. The task is named, not
     # imported: tasks are the entrypoints above this module.
     transaction.on_commit(lambda: current_app.send_task("messaging.publish_dead_letters"))
+    # A type nobody knows is any string a producer wrote: not a label.
+    known = reason not in (DeadLetter.Reason.MALFORMED, DeadLetter.Reason.UNKNOWN_TYPE)
+    transaction.on_commit(
+        lambda: metrics.handled(group_name, message_type if known else "", "dead_lettered")
+    )
     failed = {"reason": reason, "error": error, "traceback": trace, "attempts": attempts}
     letter, created = DeadLetter.objects.get_or_create(
         group=group_name,

@@ -22,7 +22,7 @@ be handled before the placement it cancels, and be lost when the placement is re
 
 from django.db import transaction
 
-from . import parking
+from . import metrics, parking
 from .inbox import HandlerFailed, handle_record
 from .registry import ConsumerGroup
 from .tracing import Mode
@@ -52,6 +52,7 @@ def handle(
         written_at = parking.written_at_of(record, metadata)
         if parking.ahead_of(group.name, key, record, written_at).exists():
             parking.store(group.name, key, record, metadata, written_at)
+            _count_parked(group, record, metadata)
             return parking.PARKED
         # Nothing parked must go first (the queue drained meanwhile, or all of it was
         # written later on other partitions): handle it now, still holding the key's lock,
@@ -68,4 +69,10 @@ def _handle_or_park(group, key: str, record: RawRecord, parked: set[str], mode: 
     except HandlerFailed as failure:
         parking.park_failed(group.name, key, record, failure)
         parked.add(key)
+        _count_parked(group, record)
         return parking.PARKED
+
+
+def _count_parked(group: ConsumerGroup, record: RawRecord, metadata=None) -> None:
+    metadata = metadata or parking.metadata_of(record)
+    metrics.handled(group.name, metadata.type if metadata else "", parking.PARKED)

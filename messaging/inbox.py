@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
 
-from . import tracing
+from . import metrics, tracing
 from .contracts import Message, UnknownMessageType, UnknownVersion, message_class, upcast
 from .deadletters import dead_letter
 from .failures import record_failure
@@ -58,13 +58,17 @@ def handle_record(
         unreadable = ""
     if metadata is not None and _not_followed(group, metadata.type):
         return Outcome.IGNORED
+    type_name = metadata.type if metadata is not None else ""
     with tracing.processing(group.name, record, mode=mode, attempt=attempt, start=start) as span:
         try:
             outcome = _handle(group, record, metadata, data, unreadable, attempt, span)
         except HandlerFailed as failure:
             tracing.outcome(span, "waiting" if failure.waiting else "failed")
+            metrics.handled(group.name, type_name, "failed", (time.time_ns() - start) / 1e9)
             raise
         tracing.outcome(span, outcome)
+        if outcome != Outcome.DEAD_LETTERED:  # counted by messaging.deadletters
+            metrics.handled(group.name, type_name, outcome, (time.time_ns() - start) / 1e9)
         return outcome
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import tracing
+from . import metrics, tracing
 from .contracts import Message
 from .metadata import Cause, Metadata
 from .models import OutboxMessage
@@ -42,6 +42,7 @@ def send(
         traceparent=metadata.traceparent,
         tracestate=metadata.tracestate,
     )
+    metrics.written(metadata.type)
     # The INSERT fires a trigger that NOTIFYs NOTIFY_CHANNEL (migration 0008): delivered
     # once per transaction when it commits, it wakes the relay at once instead of at its
     # next poll, without a round trip of its own.

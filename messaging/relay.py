@@ -33,7 +33,7 @@ from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 from kafka.errors import InvalidRecordError, KafkaError, MessageSizeTooLargeError
 
-from . import conf, recovery, tracing
+from . import conf, metrics, recovery, tracing
 from .heartbeats import Pulse
 from .kafka import producer as kafka_producer
 from .models import OutboxMessage
@@ -190,6 +190,7 @@ class Relay:
         _stamp(published)
         for row, meta in published:
             tracing.sent(spans.get(row), meta.partition, meta.offset)
+            metrics.published(row.topic, row.time)
         for row, why in failed:
             tracing.refused(spans.get(row), why)
         recovery.republish_overwritten(published)

@@ -35,6 +35,15 @@ class Heartbeats(bootsteps.StartStopStep):
         parent.heart.stop()
 
 
+class Metrics(bootsteps.StartStopStep):
+    """The worker's counters on METRICS_PORT, when set (messaging.metrics)."""
+
+    def start(self, parent) -> None:
+        from .metrics import serve
+
+        serve()
+
+
 class KafkaConsumers(bootsteps.StartStopStep):
     # After the pool, so no consumer thread or socket exists when pool processes fork.
     requires = {"celery.worker.components:Pool", Heartbeats}
@@ -85,5 +94,6 @@ def install(app: Celery) -> None:
         )
     )
     app.steps["worker"].add(Heartbeats)
+    app.steps["worker"].add(Metrics)
     app.steps["worker"].add(KafkaConsumers)
     beat_init.connect(_scheduler_beats, weak=False)

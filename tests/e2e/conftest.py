@@ -5,6 +5,7 @@ session's broker; tests talk to the live server over HTTP and wait with deadline
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -50,8 +51,20 @@ def shop_env(django_db_setup, collector) -> dict[str, str]:
     }
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def shop_processes(shop_env, tmp_path_factory):
+def metrics_ports() -> dict[str, int]:
+    """Where the relay and the worker serve their metrics (tests/e2e/test_metrics.py)."""
+    return {"relay": free_port(), "worker": free_port()}
+
+
+@pytest.fixture(scope="session")
+def shop_processes(shop_env, metrics_ports, tmp_path_factory):
     create_topics(partitions=2)
     logs = tmp_path_factory.mktemp("processes")
     bin_dir = Path(sys.executable).parent
@@ -77,7 +90,8 @@ def shop_processes(shop_env, tmp_path_factory):
         name: subprocess.Popen(
             command,
             cwd=ROOT,
-            env=shop_env,
+            env=shop_env
+            | {"METRICS_PORT": str(metrics_ports[name]), "METRICS_ADDR": "127.0.0.1"},
             stdout=(logs / f"{name}.log").open("w"),
             stderr=subprocess.STDOUT,
         )

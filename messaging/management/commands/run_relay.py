@@ -3,7 +3,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from messaging import telemetry
+from messaging import metrics, telemetry
 from messaging.heartbeats import Heart
 from messaging.models import Heartbeat
 from messaging.relay import Relay
@@ -14,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         telemetry.setup("relay")
+        metrics.serve()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
