@@ -69,9 +69,15 @@ def run_demo(procfile: Path, data_dir: Path = DATA_DIR, *, setup: bool = True) -
         try:
             if setup:
                 run_setup(env)
-            banner = partial(_banner, env, started, data_dir, begun)
+            ports = metrics_ports(processes)
+            banner = partial(_banner, env, started, data_dir, begun, ports)
             code = run_processes(
-                processes, env, _apps_run_dir(data_dir), banner=banner, servers=started.services
+                processes,
+                env,
+                _apps_run_dir(data_dir),
+                banner=banner,
+                servers=started.services,
+                process_env=_metrics_env(ports, data_dir),
             )
         finally:
             env_file.unlink(missing_ok=True)
@@ -104,11 +110,18 @@ def run_processes(
     *,
     banner: Callable[[], str],
     servers: Sequence[Service] = (),
+    process_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> int:
     """Run every process until Ctrl-C or SIGTERM (then 0); a dead server raises DevstackError."""
     printer = DemoPrinter(sys.stdout, commands=processes, banner=banner, port=int(env["PORT"]))
     supervisor = Supervisor(
-        processes, env=env, cwd=ROOT, run_dir=run_dir, printer=printer, servers=servers
+        processes,
+        env=env,
+        cwd=ROOT,
+        run_dir=run_dir,
+        printer=printer,
+        servers=servers,
+        process_env=process_env,
     )
     try:
         return supervisor.run()  # stops every process before it returns or raises
@@ -242,8 +255,27 @@ def _demo_env(started: Mapping[str, str], port: int) -> dict[str, str]:
     return env
 
 
+def metrics_ports(processes: Mapping[str, str]) -> dict[str, int]:
+    """A metrics port for the relay and each worker: METRICS_PORT (9101) and up, in
+    Procfile order. The web serves its own on /metrics; the scheduler counts nothing."""
+    first = int(os.environ.get("METRICS_PORT") or 9101)
+    names = [name for name in processes if name == "relay" or name.startswith("worker")]
+    return {name: first + i for i, name in enumerate(names)}
+
+
+def _metrics_env(ports: Mapping[str, int], data_dir: Path) -> dict[str, dict[str, str]]:
+    env = {name: {"METRICS_PORT": str(port)} for name, port in ports.items()}
+    # gunicorn's processes sum their counters from files here (config.gunicorn empties it).
+    env["web"] = {"PROMETHEUS_MULTIPROC_DIR": str(data_dir / "run" / "prometheus")}
+    return env
+
+
 def _banner(
-    env: Mapping[str, str], started: Mapping[str, str], data_dir: Path, begun: float
+    env: Mapping[str, str],
+    started: Mapping[str, str],
+    data_dir: Path,
+    begun: float,
+    metrics: Mapping[str, int] | None = None,
 ) -> str:
     def origin(variable: str, embedded: str) -> str:
         return embedded if variable in started else f"from ${variable}"
@@ -255,6 +287,8 @@ def _banner(
         ("Sales", f"{shop}sales/", "figures built from the order events"),
         ("REST API", f"{shop}api/docs/", "OpenAPI"),
         ("Event API", f"{shop}api/events/", "every command and event (AsyncAPI)"),
+        ("Metrics", f"{shop}metrics", "Prometheus: backlog, lag, heartbeats (from this host)"),
+        *(("", f"http://{HOST}:{port}/metrics", name) for name, port in (metrics or {}).items()),
         ("PostgreSQL", env["DATABASE_URL"], origin("DATABASE_URL", "embedded")),
         ("Redis", env["CELERY_BROKER_URL"], origin("CELERY_BROKER_URL", "embedded")),
         ("Kafka", env["KAFKA_BOOTSTRAP_SERVERS"], origin("KAFKA_BOOTSTRAP_SERVERS", "embedded")),

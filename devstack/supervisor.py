@@ -108,12 +108,15 @@ class Supervisor:
         servers: Iterable[Service] = (),
         backoff: Backoff = Backoff(),
         stop_timeout: float = STOP_TIMEOUT,
+        process_env: Mapping[str, Mapping[str, str]] | None = None,
     ):
         colours = get_colours()
         self.children = {
             name: Child(name, command, next(colours)) for name, command in processes.items()
         }
         self.env = dict(env)
+        # Variables of one process type only (the demo's metrics ports).
+        self.process_env = dict(process_env or {})
         self.cwd = cwd
         self.run_dir = run_dir
         self.printer = printer
@@ -184,7 +187,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=self.cwd,
-            env=self.env,
+            env=self.env | dict(self.process_env.get(child.name, {})),
         )
         child.popen, child.last_pid, child.started_at = popen, popen.pid, time.monotonic()
         record_pid(self.run_dir, child.name, popen.pid, child.markers, signal.SIGTERM)

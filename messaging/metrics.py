@@ -127,7 +127,12 @@ def serve(registry=REGISTRY) -> int | None:
     port = metrics_port()
     if port is None or _served:
         return None
-    start_http_server(port, addr=os.environ.get("METRICS_ADDR", "0.0.0.0"), registry=registry)
+    try:
+        start_http_server(port, addr=os.environ.get("METRICS_ADDR", "0.0.0.0"), registry=registry)
+    # A port taken (another demo, a stale process) costs the metrics, never the handling.
+    except OSError as exc:
+        logger.error("metrics: cannot listen on port %d: %s", port, exc)
+        return None
     _served = True
     logger.info("metrics on :%d/metrics", port)
     return port

@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BANNER = "The event-driven shop is up"
 # The stand-in worker says what a Celery worker says once it consumes, a second late: the
 # banner must wait for it, as it waits for the web server to answer /health/live/.
-WORKER = "import time; time.sleep(1); print('celery worker x@vm ready.'); time.sleep(600)"
+WORKER = (
+    "import os, time; time.sleep(1); "
+    "print('metrics on', os.environ.get('METRICS_PORT')); print('celery worker x@vm ready.'); "
+    "time.sleep(600)"
+)
 READY = '{"status": "ok", "checks": {"kafka": {"ok": true, "detail": {"standin": 0}}}}'
 PROCFILE = f"""\
 web: python -m http.server $PORT --bind 127.0.0.1 --directory {{site}}

@@ -36,6 +36,10 @@ def test_banner_then_ctrl_c_stops_every_process(demo: Demo) -> None:
         r"PostgreSQL +postgresql://configured/shop +from \$DATABASE_URL", demo.output()
     )
     assert demo.output().index("x@vm ready.") < demo.output().index(BANNER)
+    # Where each process serves its metrics, and the worker was told its port.
+    assert f"http://{HOST}:{demo.port}/metrics" in demo.output()
+    worker = re.search(rf"http://{HOST}:(\d+)/metrics +worker-standin", demo.output())
+    assert worker and f"metrics on {worker[1]}" in demo.output()
     pids = list(demo.app_pids().values())
     assert len(pids) == 3
     assert all(alive(pid) for pid in pids)
