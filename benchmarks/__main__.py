@@ -20,17 +20,24 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1"
     )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--only",
+        help="run only these scenarios (comma-separated; only 6 runs alone): the results go "
+        "to bench-results/, never into docs/",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
 
-    data = runner.run(runner.QUICK if args.quick else runner.FULL)
+    data = runner.run(runner.QUICK if args.quick else runner.FULL, only)
 
     from benchmarks import report
 
     stamp = data["started"].replace(":", "").replace("-", "")
-    name = f"bench-{'quick-' if args.quick else ''}{stamp}.json"
+    mode = ("quick-" if args.quick else "") + (f"only-{'-'.join(sorted(only))}-" if only else "")
+    name = f"bench-{mode}{stamp}.json"
     report.write_json(args.output / name, data)
     report.write_json(args.output / "latest.json", data)
-    if not args.quick:
+    if not args.quick and not only:
         report.write_json(ROOT / "docs" / "benchmarks.json", data)
         report.update_doc(ROOT / "docs" / "benchmarks.md", data)
     print(report.markdown(data))

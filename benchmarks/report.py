@@ -132,6 +132,15 @@ def markdown(data: dict) -> str:
             )
             + "."
         )
+    if data.get("purge"):
+        purge = data["purge"]
+        tables = ", ".join(f"{name} {t['deleted']:,}" for name, t in purge["tables"].items())
+        lines.append(
+            f"\nScenario 6: {sum(purge['inserted'].values()):,} old rows inserted in "
+            f"{purge['insert_seconds']:.0f} s; the purge deleted {purge['deleted']:,} rows "
+            f"({tables}) in {purge['purge_seconds']:.0f} s, {purge['rows_per_second']:,} rows/s, "
+            f"while BUYs arrived at {purge['buy_rate']:g}/s."
+        )
     if data.get("phases"):
         lines.append(
             "\nSeconds per phase: "

@@ -37,14 +37,16 @@ class Sizes:
     relay_rounds: int  # scenario 3: the pipeline's messages, this many times each side
     partitions: int
     timeout: float  # seconds for a pipeline run to finish
+    purge_rows: int = 1_000_000  # scenario 6: old rows the purge deletes under the BUYs
+    purge_rate: float = 50  # ... and the BUYs per second, with and without it
     quick: bool = False
 
 
 FULL = Sizes(1000, 4, 8, 2000, 2000, 16, 300, 2, 4, 1500)
-QUICK = Sizes(40, 2, 4, 20, 20, 4, 10, 1, 2, 240, quick=True)
+QUICK = Sizes(40, 2, 4, 20, 20, 4, 10, 1, 2, 240, purge_rows=20_000, quick=True)
 
 
-def run(sizes: Sizes) -> dict:
+def run(sizes: Sizes, only: set[str] | None = None) -> dict:
     """Run every scenario; the results as `benchmarks.report.results` shapes them."""
     from .report import timestamp
 
@@ -58,7 +60,7 @@ def run(sizes: Sizes) -> dict:
         django.setup()
         from .scenarios import measure
 
-        rows, extra = measure(stack, sizes, _bar)
+        rows, extra = measure(stack, sizes, _bar, only)
     except BaseException:
         _keep_logs(base)
         raise

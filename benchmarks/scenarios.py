@@ -1,4 +1,4 @@
-"""The five scenarios of a run, in order, each turned into table rows beside its baseline."""
+"""The six scenarios of a run, in order, each turned into table rows beside its baseline."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import connection
 
 from messaging.wire import Record, encode
 
-from . import orders, pipeline, rawkafka, relay, replay, setup, web
+from . import orders, pipeline, purge, rawkafka, relay, replay, setup, web
 from .report import Row
 from .stack import Stack
 from .stats import summary_ms
@@ -19,11 +19,19 @@ from .stats import summary_ms
 PERCENTILES = ("p50", "p95", "p99")
 
 
-def measure(stack: Stack, sizes, bar: Callable) -> tuple[list[Row], dict]:
+def measure(
+    stack: Stack, sizes, bar: Callable, only: set[str] | None = None
+) -> tuple[list[Row], dict]:
+    """Every scenario, or those numbered in `only` (only "6" can run alone)."""
     products = setup.prepare(partitions=sizes.partitions)
     stack.start_web()
     rows: list[Row] = []
     extra: dict = {"servers": _server_versions(), "completeness": {}}
+    if only is not None:
+        if only != {"6"}:
+            raise ValueError(f"only scenario 6 runs alone, not {sorted(only)}")
+        rows += _purge(stack, products, sizes, bar, extra)
+        return rows, extra
 
     # 1. The BUY against a plain insert, then baseline (a): the monolith. Web server only.
     with bar("1 BUY vs insert (requests)", 2 * sizes.web_requests) as b:
@@ -202,7 +210,41 @@ def measure(stack: Stack, sizes, bar: Callable) -> tuple[list[Row], dict]:
             "orders/s",
         )
     )
+    stack.stop_workers()
+    stack.stop("relay")
+
+    # 6. The BUY while the purge deletes a backlog of old rows. Web server alone again.
+    rows += _purge(stack, products, sizes, bar, extra)
     return rows, extra
+
+
+def _purge(stack, products, sizes, bar, extra: dict) -> list[Row]:
+    with bar("6 BUY during a purge (requests)", None) as b:
+        run = purge.run(
+            stack,
+            products,
+            rows=sizes.purge_rows,
+            requests=sizes.web_requests,
+            clients=sizes.clients,
+            rate=sizes.purge_rate,
+            tick=lambda s: b.update(),
+        )
+    extra["purge"] = {
+        "inserted": run.inserted,
+        "insert_seconds": round(run.insert_seconds, 1),
+        "purge_seconds": round(run.purge_seconds, 1),
+        "deleted": run.deleted,
+        "rows_per_second": round(run.rows_per_second),
+        "tables": run.per_table,
+        "buy_rate": sizes.purge_rate,
+    }
+    return _latency_rows(
+        "6 BUY during a purge",
+        run.during.latencies(),
+        run.baseline,
+        f"BUY without a purge, same rate ({sizes.purge_rate:g}/s)",
+        {"p99": 1.5},
+    )
 
 
 def _pipeline(stack, products, sizes, bar, description, *, count=None, rate=None, seed=11):

@@ -33,4 +33,6 @@ def test_quick_benchmark_handles_every_order(tmp_path):
     for name, run in runs.items():
         assert run["placed"] > 0, name
         assert run["handled"] == run["placed"], name
-    assert {row["scenario"][0] for row in data["rows"]} == set("12345")
+    assert {row["scenario"][0] for row in data["rows"]} == set("123456")
+    # Scenario 6: the purge deleted every old row put under the BUYs.
+    assert data["purge"]["deleted"] >= sum(data["purge"]["inserted"].values())
