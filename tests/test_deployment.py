@@ -58,6 +58,8 @@ SERVER_TOOLS = {
     "postgres": "pg_isready",
     "redis": "redis-cli",
     "jaeger": "wget",
+    "prometheus": "wget",
+    "grafana": "wget",
     "otel-collector": "/otelcol-contrib validate",
 }
 
@@ -129,6 +131,31 @@ def test_the_observability_profile_sends_traces_through_a_collector_to_jaeger():
     assert "4318:4318" in collector["ports"]  # for a `make demo` on the host
     assert config["exporters"][exporter]["endpoint"] == "jaeger:4317"  # Jaeger's OTLP port
     assert "16686:16686" in jaeger["ports"]  # its UI
+
+
+def test_the_observability_profile_scrapes_every_process_into_prometheus_and_grafana():
+    prometheus, grafana = SERVICES["prometheus"], SERVICES["grafana"]
+    for service in (prometheus, grafana):
+        assert service["profiles"] == ["observability"]
+        assert not service["image"].endswith(":latest") and ":" in service["image"]
+    mounts = {m.split(":")[1]: ROOT / m.split(":")[0] for m in prometheus["volumes"]}
+    config = yaml.safe_load(mounts["/etc/prometheus/prometheus.yml"].read_text())
+    assert all(Path(rule) in map(Path, mounts) for rule in config["rule_files"])
+    scraped = {}
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            scraped |= {t.split(":")[0]: int(t.split(":")[1]) for t in static["targets"]}
+        for dns in job.get("dns_sd_configs", []):
+            scraped |= dict.fromkeys(dns["names"], dns["port"])
+    counting = {name for name in procfile.process_types() if name != "scheduler"}
+    assert set(scraped) == counting
+    environment = COMPOSE["x-app"]["environment"]
+    assert all(
+        port == int(environment["METRICS_PORT"]) for n, port in scraped.items() if n != "web"
+    )
+    assert scraped["web"] == int(SERVICES["web"]["environment"]["PORT"])
+    for mount in grafana["volumes"]:
+        assert (ROOT / mount.split(":")[0]).is_dir()
 
 
 def test_traces_are_off_unless_an_endpoint_is_given():
