@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: venv demo test reset lint chromium bench bench-quick
+.PHONY: venv demo test reset lint chromium bench bench-quick soak
 
 venv: $(VENV)/.installed
 
@@ -44,6 +44,12 @@ bench: venv
 
 bench-quick: venv
 	$(VPY) -m benchmarks --quick
+
+# 10,000 orders with retention set to seconds and a purge every 10 s (about 20 minutes): the
+# report (bench-results/soak.md) shows each table's row count over time and the purge's cost.
+# Not part of `make test`, which runs its quick mode (tests/test_soak_quick.py).
+soak: venv
+	$(VPY) -m benchmarks.soak
 
 reset: venv
 	$(VPY) -m devstack reset
