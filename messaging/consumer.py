@@ -12,13 +12,14 @@ will reach only later, and skip everything before it.
 
 import logging
 import threading
+import time
 
 from django.db import close_old_connections, connection
 from django.db.utils import InterfaceError, OperationalError
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from . import conf
+from . import conf, metrics
 from .handling import handle_batch
 from .heartbeats import Pulse
 from .kafka import consumer as kafka_consumer
@@ -128,6 +129,10 @@ class ConsumerLoop:
         for records in batch.values():
             raw = [RawRecord.from_consumer_record(r) for r in records]
             if self.group.process_records is not None:
+                started = time.perf_counter()
                 self.group.process_records(raw)
+                each = (time.perf_counter() - started) / len(raw)
+                for record in raw:
+                    metrics.recorded(self.group.name, record.headers, each)
                 continue
             handle_batch(self.group, raw)

@@ -63,6 +63,18 @@ def handled(group: str, type_name: str, outcome: str, seconds: float | None = No
         HANDLER_DURATION.labels(group, type_name or "unknown").observe(seconds)
 
 
+def recorded(group: str, headers, seconds: float) -> None:
+    """A record a recording group (the audit) took, by its `ce_type` if anyone declares it."""
+    from .contracts import UnknownMessageType, message_class
+
+    type_name = (dict(headers).get("ce_type") or b"").decode(errors="replace")
+    try:
+        message_class(type_name)
+    except UnknownMessageType:
+        type_name = ""
+    handled(group, type_name, "handled", seconds)
+
+
 def written(type_name: str) -> None:
     transaction.on_commit(lambda: OUTBOX_WRITTEN.labels(type_name).inc())
 

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from messagelog.models import MessageRecord
 from messaging.models import HandlingFailure, InboxEntry, OutboxMessage
 from notifications.models import SentEmail, SentText
 from shop.models import Order
@@ -76,8 +77,11 @@ def test_one_buy_moves_every_counter_by_what_it_caused(live_server, metrics_port
         failures = HandlingFailure.objects.filter(
             message_id__in=outbox.values("message_id")
         ).values_list("group", "type")
+        log = MessageRecord.objects.filter(correlation_id=correlation)
         return {
-            "handled": Counter(inbox.values_list("group", "type")),
+            # The audit group records every record of the conversation (the message log).
+            "handled": Counter(inbox.values_list("group", "type"))
+            + Counter(("audit", t) for t in log.values_list("type", flat=True)),
             "failed": Counter(failures),
             "published": Counter((t,) for t in outbox.values_list("topic", flat=True)),
             "written": Counter((t,) for t in outbox.values_list("type", flat=True)),
@@ -123,6 +127,7 @@ def test_one_buy_moves_every_counter_by_what_it_caused(live_server, metrics_port
     want = expected()
     assert want["handled"][("shop", "shop.PlaceOrder")] == 1
     assert want["handled"][("notifications", "warehouse.OrderDispatched")] == 1
+    assert want["handled"][("audit", "notifications.EmailSent")] == 3
     assert want["written"][("shop.PlaceOrder",)] == 1
     assert sum(want["published"].values()) == sum(want["written"].values()) >= 10
     assert got["duplicate"] == Counter() and got["dead_lettered"] == Counter()
