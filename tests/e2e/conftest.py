@@ -90,8 +90,7 @@ def shop_processes(shop_env, metrics_ports, tmp_path_factory):
         name: subprocess.Popen(
             command,
             cwd=ROOT,
-            env=shop_env
-            | {"METRICS_PORT": str(metrics_ports[name]), "METRICS_ADDR": "127.0.0.1"},
+            env=shop_env | {"METRICS_PORT": str(metrics_ports[name]), "METRICS_ADDR": "127.0.0.1"},
             stdout=(logs / f"{name}.log").open("w"),
             stderr=subprocess.STDOUT,
         )
