@@ -2,12 +2,11 @@
 
 prometheus-client's multiprocess mode: every worker process writes its counters to files
 in PROMETHEUS_MULTIPROC_DIR, and `/metrics` (config.metrics) sums them, whichever worker
-answers. The directory must start empty, so the master (before it forks any worker)
-empties it, or makes one when none is configured.
+answers. The directory must start without any earlier run's files, so the master (before it forks
+any worker) removes them, or makes a directory when none is configured.
 """
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,8 +15,10 @@ def on_starting(server) -> None:
     configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if configured:
         path = Path(configured)
-        shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True)
+        path.mkdir(parents=True, exist_ok=True)
+        # Only the client's own files: the directory is configured, and may hold others.
+        for stale in path.glob("*.db"):
+            stale.unlink()
     else:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shop-metrics-")
 
