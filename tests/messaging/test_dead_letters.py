@@ -104,7 +104,11 @@ def _last_record(topic: str):
     partition = TopicPartition(topic, 0)
     consumer.assign([partition])
     consumer.seek_to_beginning(partition)
-    records = consumer.poll(5000).get(partition, [])
+    # One poll returns one fetch: other tests' copies may fill it. Read to the end.
+    records, batch = [], consumer.poll(5000).get(partition, [])
+    while batch:
+        records += batch
+        batch = consumer.poll(1000).get(partition, [])
     consumer.close()
     return records[-1]
 
