@@ -103,12 +103,14 @@ def _last_record(topic: str):
     consumer = reader()
     partition = TopicPartition(topic, 0)
     consumer.assign([partition])
-    consumer.seek_to_beginning(partition)
-    # One poll returns one fetch: other tests' copies may fill it. Read to the end.
-    records, batch = [], consumer.poll(5000).get(partition, [])
-    while batch:
-        records += batch
-        batch = consumer.poll(1000).get(partition, [])
+    # The last record is the one just before the end offset; other tests' copies come
+    # before it. An empty poll is not the end (a fetch may still be on its way), so read
+    # until the position reaches the end offset taken now.
+    end = consumer.end_offsets([partition])[partition]
+    consumer.seek(partition, max(end - 1, 0))
+    records = []
+    while consumer.position(partition) < end:
+        records += consumer.poll(1000).get(partition, [])
     consumer.close()
     return records[-1]
 
