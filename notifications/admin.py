@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.utils.text import Truncator
 
+from messaging.personal import scrubbed
+from messaging.personal_admin import PersonalFieldsAdmin
+
 from . import delivery, services
 from .models import Notification, Recipient, SentEmail, SentText
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PersonalFieldsAdmin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -16,6 +19,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     """Where each notification's delivery stands; a failed one shows why it was given up."""
+
+    personal_fields = ("to", "body")  # the body greets the customer by name
+    free_text_fields = ("last_error",)  # a provider's refusal may quote the address
 
     list_display = [
         "created_at",
@@ -33,9 +39,11 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ["order_id", "to", "correlation_id", "dedup_key"]
     actions = ["retry", "resend"]
 
-    @admin.display(description="last error", ordering="last_error")
+    @admin.display(description="last error")
     def error(self, notification: Notification) -> str:
-        return Truncator(notification.last_error).chars(80)
+        # A glimpse for the list, without the address it may quote; the page shows it whole
+        # to staff who may see personal data.
+        return Truncator(scrubbed(notification.last_error)).chars(80)
 
     @admin.action(description="Deliver failed ones again (same deduplication key)")
     def retry(self, request, queryset) -> None:
@@ -55,17 +63,20 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 @admin.register(SentEmail)
 class SentEmailAdmin(ReadOnlyAdmin):
+    personal_fields = ("to", "body")
     list_display = ["sent_at", "to", "subject", "message_id"]
     search_fields = ["to", "subject", "body", "message_id"]
 
 
 @admin.register(SentText)
 class SentTextAdmin(ReadOnlyAdmin):
+    personal_fields = ("to", "body")
     list_display = ["sent_at", "to", "body", "idempotency_key"]
     search_fields = ["to", "body", "idempotency_key"]
 
 
 @admin.register(Recipient)
 class RecipientAdmin(ReadOnlyAdmin):
+    personal_fields = ("name", "email", "phone")
     list_display = ["order_id", "name", "email", "phone"]
     search_fields = ["order_id", "email", "name"]

@@ -10,8 +10,9 @@ class Recipient(models.Model):
     email = models.EmailField()
     phone = models.CharField(max_length=20)
 
+    # Names no person: the admin shows it in titles, breadcrumbs and its history to any staff.
     def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
+        return f"Recipient of order {str(self.order_id)[:8]}"
 
 
 class ErasedOrder(models.Model):
@@ -91,7 +92,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} '{self.kind}' to {self.to}"
+        return f"{self.channel} '{self.kind}' for order {str(self.order_id)[:8]}"
 
 
 class SentEmail(models.Model):
@@ -117,7 +118,7 @@ class SentEmail(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject} → {self.to}"
+        return self.subject  # the subject names the order, never the person
 
 
 class SentText(models.Model):
@@ -140,4 +141,4 @@ class SentText(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.to}: {self.body[:40]}"
+        return f"Text {self.idempotency_key or self.pk}"

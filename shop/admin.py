@@ -3,6 +3,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from messaging.personal_admin import PersonalFieldsAdmin
+
 from . import services
 from .models import Category, Order, OrderLine, Product
 
@@ -29,7 +31,16 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(PersonalFieldsAdmin, admin.ModelAdmin):
+    # The person, and the reason a cancelled order gives: it may be the customer's own words.
+    personal_fields = (
+        "customer_name",
+        "email",
+        "phone",
+        "address",
+        "account",
+        "status_reason",
+    )
     list_display = [
         "id",
         "placed_at",

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from messaging.personal_admin import PersonalFieldsAdmin
+
 from . import services
 from .models import Reservation, ReservationLine, Stock
 
@@ -49,7 +51,9 @@ class ReservationLineInline(admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(PersonalFieldsAdmin, admin.ModelAdmin):
+    personal_fields = ("recipient", "address")
+
     def has_add_permission(self, request) -> bool:
         return False
 

@@ -16,8 +16,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 
 from messaging.personal import MASK, masked, scrubbed
-
-PERMISSION = "messaging.view_personal_data"
+from messaging.personal_admin import PERMISSION
 
 
 @dataclass(frozen=True)
