@@ -185,7 +185,9 @@ class OrderCancelled(ShopEvent):
 
     role = "compensation"
 
-    reason: str
+    # The customer's own words when they cancelled (CancelOrder's reason, which they type),
+    # else the shop's: personal, as a free text a person types may say anything of them.
+    reason: Annotated[str, Personal()]
 
 
 class CustomerErased(ShopEvent):

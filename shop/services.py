@@ -409,8 +409,20 @@ def customer_erase(*, email: str) -> CustomerErasure:
 def _erase_order(order: Order) -> None:
     order.customer_name, order.email, order.phone = ERASED, ERASED_EMAIL, ERASED_PHONE
     order.address, order.account = ERASED, None
+    # Why it was cancelled may be the customer's own words (OrderCancelled's reason is
+    # personal); the row cannot tell them from the shop's, so it keeps neither.
+    if order.status_reason:
+        order.status_reason = ERASED
     order.save(
-        update_fields=["customer_name", "email", "phone", "address", "account", "updated_at"]
+        update_fields=[
+            "customer_name",
+            "email",
+            "phone",
+            "address",
+            "account",
+            "status_reason",
+            "updated_at",
+        ]
     )
     # A hash of the request, the customer's details among it: nothing left to compare a
     # retried POST with, which is then refused as a different request.

@@ -64,7 +64,8 @@ class CancelDispatch(WarehouseCommand):
     """Do not ship after all. Answered by DispatchCancelled, or DispatchCancellationRefused
     when the parcel has already left."""
 
-    reason: str
+    # CancelOrder's reason, the customer's own words: personal, as they may say anything.
+    reason: Annotated[str, Personal()]
 
 
 class StockReserved(OrderStockEvent):
@@ -109,7 +110,7 @@ class DispatchCancelled(OrderStockEvent):
 
     role = "compensation"
 
-    reason: str
+    reason: Annotated[str, Personal()]  # CancelDispatch's, the customer's words
 
 
 class DispatchCancellationRefused(OrderStockEvent):

@@ -11,9 +11,10 @@ from django.db import transaction
 from messagelog.audit import record_batch
 from messagelog.models import MessageRecord
 from messaging import outbox
+from messaging.contracts import ERASED
 from messaging.models import ErasedKey, OutboxMessage
 from messaging.wire import RawRecord, encode
-from shop.contracts import CustomerErased, PlaceOrder, RequestedLine
+from shop.contracts import CancelOrder, CustomerErased, OrderCancelled, PlaceOrder, RequestedLine
 from tests.factories import CUSTOMER, order_placed, record_of
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,22 @@ def test_an_erasure_claimed_on_the_wrong_topic_erases_nothing(order):
     assert not ErasedKey.objects.exists()
     placed = MessageRecord.objects.get(key=str(order_id), type="shop.OrderPlaced")
     assert CUSTOMER.email in json.dumps(placed.payload)
+
+
+def test_the_reason_a_customer_typed_is_redacted_with_them(order):
+    """CancelOrder's reason travels on in OrderCancelled: both copies lose the words."""
+    order_id, _ = order
+    words = "Moving to 3 Elm Street, sorry"
+    cancel = CancelOrder(order_id=order_id, reason=words)
+    cancelled = OrderCancelled(order_id=order_id, reason=words)
+    with transaction.atomic():
+        metadata = outbox.send(cancelled, correlation_id=uuid.uuid4())
+    records = [record_of(cancel, offset=30), as_published(cancelled, metadata, offset=31)]
+    record_batch([replace(r, timestamp=1_000) for r in records])
+
+    record_batch([erased(order_id)])
+
+    for kind in ("shop.CancelOrder", "shop.OrderCancelled"):
+        assert MessageRecord.objects.get(key=str(order_id), type=kind).payload["reason"] == ERASED
+    row = OutboxMessage.objects.get(key=str(order_id), type="shop.OrderCancelled")
+    assert row.payload["reason"] == ERASED

@@ -32,6 +32,12 @@ def test_contracts_mark_the_customer_and_what_is_sent_to_them():
         "account_id",
     ]
     assert personal_fields("warehouse.DispatchOrder") == ["recipient", "address"]
+    # A reason a customer may have typed, and each copy of it on its way back.
+    assert personal_fields("shop.CancelOrder") == ["reason"]
+    assert personal_fields("warehouse.CancelDispatch") == ["reason"]
+    assert personal_fields("warehouse.DispatchCancelled") == ["reason"]
+    assert personal_fields("shop.OrderCancelled") == ["reason"]
+    assert personal_fields("shop.OrderCancellationRefused") == []  # the shop's words
     assert personal_fields("notifications.SendEmail") == ["to", "body"]
     assert personal_fields("notifications.EmailSent") == ["to"]
     assert personal_fields("sales.Nothing") == []

@@ -57,6 +57,15 @@ def test_a_settled_order_keeps_its_sale_and_loses_its_customer():
     assert ErasedOrder.objects.filter(order_id=order.id).exists()
 
 
+def test_the_reason_a_customer_typed_when_cancelling_is_erased_with_them():
+    order = an_order(Order.Status.CANCELLED, status_reason="Moving to 3 Elm Street, sorry")
+
+    services.customer_erase(email=CUSTOMER.email)
+
+    order.refresh_from_db()
+    assert (order.status, order.status_reason) == (Order.Status.CANCELLED, ERASED)
+
+
 def test_each_erased_order_is_announced_in_its_own_conversation():
     orders = [an_order(Order.Status.DISPATCHED), an_order(Order.Status.CANCELLED)]
 
