@@ -18,8 +18,8 @@ from .payloads import MessageVersion, placed, versions
 ASYNCAPI = "3.0.0"
 TITLE = "Shop event API"
 DESCRIPTION = """\
-The messages the shop's apps (shop, warehouse, notifications, sales) exchange, and only \
-exchange, through Kafka. Generated from their contracts and consumer groups.
+The messages the shop's apps exchange, and only exchange, through Kafka. Generated from \
+their contracts and consumer groups: the operations below name every app.
 
 A **command** asks its one owner to do something, and may be refused: the apps listed as \
 senders send it, the owner's consumer group receives it and answers with an event \
