@@ -12,6 +12,7 @@ COPY shop shop
 COPY warehouse warehouse
 COPY notifications notifications
 COPY sales sales
+COPY loyalty loyalty
 # Wheels of the project and its dependencies; the embedded servers are not among them.
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "warehouse",
     "notifications",
     "sales",
+    "loyalty",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("sales/", include("sales.urls")),
+    path("account/points/", include("loyalty.urls")),
     path("api/", include("shop.api.urls")),
     path("api/", include("sales.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

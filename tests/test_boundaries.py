@@ -7,7 +7,7 @@ from pathlib import Path
 import grimp
 from django.apps import apps
 
-APPS = {"shop", "warehouse", "notifications", "sales", "messaging", "messagelog"}
+APPS = {"shop", "warehouse", "notifications", "sales", "loyalty", "messaging", "messagelog"}
 PACKAGES = ["config", "devstack", "benchmarks", *sorted(APPS)]
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -102,6 +102,7 @@ def test_every_handling_of_a_buy_is_in_its_trace_under_the_message_it_handled(
         (s.attributes["messaging.consumer.group.name"], s.name.removeprefix("process "))
         for s in handled
     ) == [
+        ("loyalty", "shop.OrderPlaced"),
         ("notifications", "shop.OrderConfirmed"),
         ("notifications", "shop.OrderPlaced"),
         ("sales", "shop.OrderPlaced"),

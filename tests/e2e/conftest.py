@@ -78,7 +78,8 @@ def shop_processes(shop_env, metrics_ports, tmp_path_factory):
             "--pool=threads",
             "--concurrency=4",
             "-Q",
-            "celery,shop,warehouse,notifications,sales,audit",
+            # Each group's retries run on its own queue, named after it.
+            ",".join(["celery", *sorted(groups())]),
             "-l",
             "info",
             "--consumers=" + ",".join(sorted(groups())),

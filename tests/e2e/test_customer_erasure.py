@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from loyalty.models import ErasedOrder as LoyaltyErased
 from messagelog.models import MessageRecord
 from messaging import replay
 from messaging.models import ErasedKey, InboxEntry
@@ -99,8 +100,9 @@ def test_an_erased_customer_leaves_no_trace_in_any_table_even_after_a_replay(
         lambda: (
             WarehouseErased.objects.filter(order_id=order_id).exists()
             and NotificationsErased.objects.filter(order_id=order_id).exists()
+            and LoyaltyErased.objects.filter(order_id=order_id).exists()
         ),
-        what="the warehouse and notifications to erase their copies",
+        what="the warehouse, notifications and loyalty to erase their copies",
     )
     assert tables_naming(values) == {}
     order = Order.objects.get(id=order_id)
@@ -123,7 +125,7 @@ def test_an_erased_customer_leaves_no_trace_in_any_table_even_after_a_replay(
         )
         assert report.count("handled") >= 1, (group, report.outcomes)
     InboxEntry.objects.filter(correlation_id__in=conversations).delete()
-    for group in ("shop", "warehouse", "notifications", "sales"):
+    for group in ("shop", "warehouse", "notifications", "sales", "loyalty"):
         replay.run(replay.plan(group_name=group, since=started, allow_commands=True))
 
     assert not Order.objects.filter(id=refused.order_id).exists()

@@ -139,13 +139,14 @@ def test_a_poison_record_is_dead_lettered_and_consumers_go_on(live_server, wait_
         what="the order after the poison record",
     )
     wait_until(
-        lambda: DeadLetter.objects.filter(key="poison").count() == 3,
+        lambda: DeadLetter.objects.filter(key="poison").count() == 4,
         what="the poison record dead-lettered by each group",
     )
     assert set(DeadLetter.objects.filter(key="poison").values_list("group", "reason")) == {
         ("warehouse", "malformed"),
         ("notifications", "malformed"),
         ("sales", "malformed"),
+        ("loyalty", "malformed"),
     }
     wait_until(
         lambda: MessageRecord.objects.filter(key="poison").exists(),

@@ -4,7 +4,8 @@ Event topics keep their records longer than the inbox remembers them (messaging.
 a replay, or a group whose offsets Kafka forgot, reads events whose inbox entries the
 purge deleted long ago. So for each group that follows events, this empties its inbox,
 replays every event topic it follows from the start, and finds that no effect repeats:
-stock, reservations, emails and texts, sales figures, order statuses, messages sent.
+stock, reservations, emails and texts, sales figures, points, order statuses, messages
+sent.
 """
 
 import uuid
@@ -14,6 +15,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.models import Award
 from messagelog.lag import total_lag_by_group
 from messaging import replay
 from messaging.models import InboxEntry, OutboxMessage, ParkedRecord
@@ -30,7 +32,7 @@ from warehouse.services import dispatch_ship
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-GROUPS = ["warehouse", "notifications", "sales", "shop"]
+GROUPS = ["warehouse", "notifications", "sales", "loyalty", "shop"]
 
 
 def quiet() -> bool:
@@ -80,6 +82,11 @@ def effects(orders: list[uuid.UUID], skus: list[str]) -> dict[str, list]:
         ),
         "sale records": sorted(
             SaleRecord.objects.filter(**by_order).values_list("order_id", "day", "cancelled")
+        ),
+        "points": sorted(
+            Award.objects.filter(**by_order).values_list(
+                "order_id", "email", "points", "placed_at", "cancelled"
+            )
         ),
         "messages sent": sorted(OutboxMessage.objects.values_list("type", "key")),
     }

@@ -1,16 +1,18 @@
 """After the fault: wait until the shop is quiet, then check that nothing was lost or done twice.
 
-Each check compares two independent records of the same facts: the orders with the stock
-and the sales figures, the outbox with what Kafka holds, what Kafka holds with what every
-consumer group's inbox says it handled.
+Each check compares two independent records of the same facts: the orders with the stock,
+the sales figures and the loyalty points, the outbox with what Kafka holds, what Kafka holds
+with what every consumer group's inbox says it handled.
 """
 
+import math
 from collections import Counter, defaultdict
 from decimal import Decimal
 
 from django.db.models import Sum
 from kafka import TopicPartition
 
+from loyalty.models import Award
 from messagelog.lag import total_lag_by_group
 from messagelog.models import MessageRecord
 from messaging.contracts import contract_topics
@@ -71,6 +73,7 @@ def check(
     _one_email_and_one_text_per_news(orders)
     _stock_matches_orders(orders, initial_stock)
     _sales_match_orders(orders)
+    points_match_orders(orders)
     republished = _log_holds_every_record_once(compare_with_broker=not broker_restarted)
     if not broker_restarted:
         _causes_before_effects()
@@ -172,6 +175,19 @@ def _sales_match_orders(orders: dict) -> None:
     assert {f["sku"]: (f["o"], f["u"], f["r"], f["co"], f["cu"]) for f in figures} == {
         sku: (*kept[sku], *cancelled[sku]) for sku in set(kept) | set(cancelled)
     }
+
+
+def points_match_orders(orders: dict) -> None:
+    """Each placed order earned its customer one point per whole unit of its total, and a
+    cancelled one's points were taken back: awarded once, whatever was read twice."""
+    awards = {
+        a.order_id: (a.email, a.points, a.cancelled) for a in Award.objects.exclude(placed_at=None)
+    }
+    assert awards == {
+        o.id: (o.email.lower(), math.floor(o.total), o.status == Order.Status.CANCELLED)
+        for o in orders.values()
+    }
+    assert not Award.objects.filter(placed_at=None).exists(), "a cancellation without its order"
 
 
 def _log_holds_every_record_once(*, compare_with_broker: bool = True) -> int:

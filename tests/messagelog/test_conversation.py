@@ -110,7 +110,7 @@ def test_a_message_still_in_the_outbox_is_shown_as_waiting_there():
         ("PlaceOrder", "on Kafka"),
         ("OrderPlaced", "waiting in the outbox"),
     ]
-    assert [o.status for o in steps[1].outcomes] == [Status.PENDING] * 3
+    assert [o.status for o in steps[1].outcomes] == [Status.PENDING] * 4  # every follower
 
 
 def test_a_command_nobody_caused_comes_from_the_web():

@@ -20,7 +20,7 @@ def by_group(outcomes):
 
 
 def test_the_groups_that_follow_a_type_come_from_the_registry():
-    assert followers("shop.OrderPlaced") == ["warehouse", "notifications", "sales"]
+    assert followers("shop.OrderPlaced") == ["warehouse", "notifications", "sales", "loyalty"]
     assert followers("warehouse.DispatchOrder") == ["warehouse"]
     assert followers("notifications.EmailSent") == []
 
@@ -31,7 +31,7 @@ def test_every_following_group_has_an_outcome_even_before_it_acts():
 
     outcomes = by_group(outcomes_by_record([placed])[placed.pk])
 
-    assert list(outcomes) == ["warehouse", "notifications", "sales"]
+    assert list(outcomes) == ["warehouse", "notifications", "sales", "loyalty"]
     assert outcomes["warehouse"].status == Status.PENDING
     assert outcomes["warehouse"].summary == "pending"
     sales = outcomes["sales"]

@@ -46,8 +46,9 @@ def test_one_lifeline_per_app_after_where_requests_come_from():
         "warehouse",
         "notifications",
         "sales",
+        "loyalty",
     ]
-    assert [lane.x for lane in d.lifelines] == [LEFT + LANE // 2 + i * LANE for i in range(5)]
+    assert [lane.x for lane in d.lifelines] == [LEFT + LANE // 2 + i * LANE for i in range(6)]
 
 
 def test_without_a_request_from_outside_there_is_no_web_lifeline():
@@ -94,6 +95,7 @@ def test_an_event_goes_from_its_owner_to_every_group_that_follows_it():
         ("warehouse", Status.HANDLED, False),
         ("notifications", Status.PENDING, False),
         ("sales", Status.HANDLED, False),
+        ("loyalty", Status.PENDING, False),
     ]
 
 
@@ -156,4 +158,4 @@ def test_lines_to_nearer_groups_are_drawn_last_so_they_stay_visible():
 
     arrow = diagram([place, placed]).arrows[1]
 
-    assert [t.group for t in arrow.lines] == ["sales", "notifications", "warehouse"]
+    assert [t.group for t in arrow.lines] == ["loyalty", "sales", "notifications", "warehouse"]

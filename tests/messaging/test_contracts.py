@@ -49,7 +49,7 @@ def test_every_app_registers_one_consumer_group():
     groups = registry.groups()
     # Exactly these: Django's auth and staticfiles have `handlers` modules of another kind
     # (WSGI), and a group registered for them would be waited for and never start.
-    assert set(groups) == {"shop", "warehouse", "notifications", "sales", "audit"}
+    assert set(groups) == {"shop", "warehouse", "notifications", "sales", "loyalty", "audit"}
     assert groups["warehouse"].subscribed_topics() == ["orders", "warehouse.commands"]
     assert groups["shop"].subscribed_topics() == ["shop.commands", "warehouse.events"]
     assert groups["notifications"].subscribed_topics() == [

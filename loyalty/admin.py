@@ -1,0 +1,30 @@
+from django.contrib import admin
+
+from .models import Award, ErasedOrder
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Points change only through the order facts: the admin looks, never edits."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Award)
+class AwardAdmin(ReadOnlyAdmin):
+    list_display = ["order_id", "points", "total", "currency", "placed_at", "cancelled"]
+    list_filter = ["cancelled"]
+    # Exact matches only: an order id, or the whole email a customer asks about.
+    search_fields = ["=order_id", "=email"]
+
+
+@admin.register(ErasedOrder)
+class ErasedOrderAdmin(ReadOnlyAdmin):
+    list_display = ["order_id", "erased_at"]
+    search_fields = ["=order_id"]
