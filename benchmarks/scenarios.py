@@ -12,6 +12,7 @@ from django.db import connection
 from messaging.wire import Record, encode
 
 from . import orders, pipeline, purge, rawkafka, relay, replay, setup, web
+from .chain import scenario as chained
 from .report import Row
 from .stack import Stack
 from .stats import summary_ms
@@ -22,14 +23,16 @@ PERCENTILES = ("p50", "p95", "p99")
 def measure(
     stack: Stack, sizes, bar: Callable, only: set[str] | None = None
 ) -> tuple[list[Row], dict]:
-    """Every scenario, or those numbered in `only` (only "6" can run alone)."""
+    """Every scenario, or those numbered in `only` (only "6" or "7" can run alone)."""
     products = setup.prepare(partitions=sizes.partitions)
     stack.start_web()
     rows: list[Row] = []
     extra: dict = {"servers": _server_versions(), "completeness": {}}
+    if only == {"7"}:
+        return _chained(stack, products, sizes, bar, extra), extra
     if only is not None:
         if only != {"6"}:
-            raise ValueError(f"only scenario 6 runs alone, not {sorted(only)}")
+            raise ValueError(f"only scenario 6 or 7 runs alone, not {sorted(only)}")
         rows += _purge(stack, products, sizes, bar, extra)
         return rows, extra
 
@@ -78,9 +81,11 @@ def measure(
         "pipeline": _completeness(one),
         "paced": _completeness(paced),
     }
+    chained.ours(stack, products, sizes, bar, extra)  # 7, ours: while its workers run
     stack.stop_workers()
     stack.stop("relay")
     pipeline.wait_for_consumers(0)
+    chained.chain(stack, products, sizes, bar, extra)  # 7, the chain: with ours stopped
 
     whole = monoliths["whole"]
     rows.append(
@@ -215,7 +220,21 @@ def measure(
 
     # 6. The BUY while the purge deletes a backlog of old rows. Web server alone again.
     rows += _purge(stack, products, sizes, bar, extra)
+    rows += chained.rows(extra)
     return rows, extra
+
+
+def _chained(stack, products, sizes, bar, extra: dict) -> list[Row]:
+    """Scenario 7 alone: ours with one worker per group, then the chain."""
+    stack.start_relay()
+    stack.start_workers(per_group=1)
+    pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
+    chained.ours(stack, products, sizes, bar, extra)
+    stack.stop_workers()
+    stack.stop("relay")
+    pipeline.wait_for_consumers(0)
+    chained.chain(stack, products, sizes, bar, extra)
+    return chained.rows(extra)
 
 
 def _purge(stack, products, sizes, bar, extra: dict) -> list[Row]:

@@ -33,6 +33,13 @@ def test_quick_benchmark_handles_every_order(tmp_path):
     for name, run in runs.items():
         assert run["placed"] > 0, name
         assert run["handled"] == run["placed"], name
-    assert {row["scenario"][0] for row in data["rows"]} == set("123456")
+    assert {row["scenario"][0] for row in data["rows"]} == set("1234567")
     # Scenario 6: the purge deleted every old row put under the BUYs.
     assert data["purge"]["deleted"] >= sum(data["purge"]["inserted"].values())
+    # Scenario 7: both designs took every BUY while notifications were stopped, and every
+    # email of those orders went out once the worker was back.
+    for design in ("ours", "chain"):
+        stop = data["chain"][design]["stop"]
+        assert stop["buys_accepted"] == stop["buys_sent"] > 0, design
+        assert stop["emails"] == 0, design
+        assert stop["emails_after"] == 3 * stop["buys_sent"], design

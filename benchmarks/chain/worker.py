@@ -1,0 +1,70 @@
+"""`python -m benchmarks.chain.worker <service>`: one service of the chain, as a process.
+
+A plain kafka-python consumer group per service, configured as the shop's consumers are
+(`messaging.kafka.consumer`: manual commits, read_committed, the same poll and fetch
+settings) and a producer configured as the shop's relay (`messaging.kafka.producer`: acks=all,
+idempotent). Each record is handled in its own transaction (services.handle); the
+commands it causes are sent after that commit, and the batch's offsets are committed
+once every send of the batch is acknowledged. A crash before the offset commit
+redelivers records, and the handled table makes that harmless. What this leaves out,
+and the shop's outbox does not: a crash between a handler's commit and its sends loses
+the commands it would have sent (closing that gap is what an outbox costs).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import django
+
+logger = logging.getLogger("benchmarks.chain")
+
+
+def main(service: str) -> None:
+    django.setup()
+    from django.db import close_old_connections
+
+    from messaging.kafka import consumer, producer
+
+    from . import commands, services
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    client = consumer(f"chain-{service}", [commands.TOPICS[service]])
+    sender = producer(client_id=f"chain-{service}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logger.info("chain %s consuming %s", service, commands.TOPICS[service])
+    try:
+        while not stop.is_set():
+            batch = client.poll(timeout_ms=250)
+            if not batch:
+                continue
+            close_old_connections()
+            pending = []
+            for records in batch.values():
+                for record in records:
+                    command = commands.decode(record.value, record.headers)
+                    caused = services.handle(service, command)
+                    if caused is None:
+                        continue
+                    after = services.AFTER_COMMIT.get(type(command))
+                    if after is not None:
+                        caused += after(command)
+                    for next_command in caused:
+                        topic, key, value, headers = commands.encode(next_command)
+                        pending.append(sender.send(topic, key=key, value=value, headers=headers))
+            sender.flush()
+            for future in pending:
+                future.get()  # raises if a command was not acknowledged: nothing committed
+            client.commit()
+    finally:
+        client.close(autocommit=False)
+        sender.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
