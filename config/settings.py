@@ -212,6 +212,10 @@ MESSAGING = {
     "RETAIN_MESSAGE_LOG": env_duration("RETAIN_MESSAGE_LOG", "30d"),
     "RETAIN_HANDLING_FAILURES": env_duration("RETAIN_HANDLING_FAILURES", "30d"),
     "RETAIN_DEAD_LETTERS": env_duration("RETAIN_DEAD_LETTERS", "30d"),
+    "RETAIN_BROKER_LOSSES": env_duration("RETAIN_BROKER_LOSSES", "30d"),
+    # How long POST /api/orders/ remembers an Idempotency-Key: a retry within it places
+    # nothing new. A day at least.
+    "RETAIN_IDEMPOTENCY_KEYS": env_duration("RETAIN_IDEMPOTENCY_KEYS", "7d"),
     "EVENT_TOPIC_RETENTION": parse_retention(
         os.environ.get("KAFKA_EVENT_TOPIC_RETENTION", "unlimited"),
         name="KAFKA_EVENT_TOPIC_RETENTION",

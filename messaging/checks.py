@@ -178,15 +178,21 @@ def check_retention_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
     try:
         conflicts = conf.retention_conflicts()
         conf.event_topic_retention()
-        for key in ("RETAIN_MESSAGE_LOG", "RETAIN_HANDLING_FAILURES", "RETAIN_DEAD_LETTERS"):
+        for key in (
+            "RETAIN_MESSAGE_LOG",
+            "RETAIN_HANDLING_FAILURES",
+            "RETAIN_DEAD_LETTERS",
+            "RETAIN_BROKER_LOSSES",
+        ):
             conf.duration(key)
     except ImproperlyConfigured as exc:
         conflicts = [str(exc)]
     return [
         Error(
             conflict,
-            hint="Set RETAIN_INBOX at least as long as RETAIN_OUTBOX; every RETAIN_* is a "
-            "duration such as 7d, 12h, 30m, 45s or a number of seconds.",
+            hint="Set RETAIN_INBOX at least as long as RETAIN_OUTBOX, RETAIN_IDEMPOTENCY_KEYS "
+            "to a day or more; every RETAIN_* is a duration such as 7d, 12h, 30m, 45s or a "
+            "number of seconds.",
             obj="settings.MESSAGING",
             id="messaging.E010",
         )

@@ -56,6 +56,12 @@ DEFAULTS: dict[str, Any] = {
     "RETAIN_MESSAGE_LOG": timedelta(days=30),  # after recording
     "RETAIN_HANDLING_FAILURES": timedelta(days=30),  # after the attempt
     "RETAIN_DEAD_LETTERS": timedelta(days=30),  # after an operator retried or skipped it
+    # Broker losses the relay published again in full; one still missing from its topic's
+    # history is kept for good, for a rebuild to refuse to pass over it silently.
+    "RETAIN_BROKER_LOSSES": timedelta(days=30),  # after it was detected
+    # An API's idempotency keys (the shop's Idempotency-Key): a client retrying within this
+    # gets the first answer back, later it is a new request. At least MIN_IDEMPOTENCY_WINDOW.
+    "RETAIN_IDEMPOTENCY_KEYS": timedelta(days=7),  # after the first request
     # Event topics are the history projections are rebuilt from: None keeps every record.
     "EVENT_TOPIC_RETENTION": None,
     # Rows per DELETE statement of the purge: each batch commits alone, so no lock is held
@@ -85,16 +91,29 @@ def event_topic_retention() -> timedelta | None:
     return parse_retention(get("EVENT_TOPIC_RETENTION"), name="MESSAGING['EVENT_TOPIC_RETENTION']")
 
 
+# The shortest time an idempotency key is kept: the API promises a retry within a day its
+# first answer (the window clients commonly count on: a retry after a night's outage).
+MIN_IDEMPOTENCY_WINDOW = timedelta(days=1)
+
+
 def retention_conflicts() -> list[str]:
     """Retention settings that would break "nothing twice", each said in a sentence."""
+    conflicts = []
     outbox, inbox = duration("RETAIN_OUTBOX"), duration("RETAIN_INBOX")
     if outbox > inbox:
-        return [
+        conflicts.append(
             f"RETAIN_OUTBOX ({format_duration(outbox)}) is longer than RETAIN_INBOX "
             f"({format_duration(inbox)}): after a broker loss the relay publishes again the "
             "rows an inbox no longer remembers, and they would be handled twice"
-        ]
-    return []
+        )
+    keys = duration("RETAIN_IDEMPOTENCY_KEYS")
+    if keys < MIN_IDEMPOTENCY_WINDOW:
+        conflicts.append(
+            f"RETAIN_IDEMPOTENCY_KEYS ({format_duration(keys)}) is shorter than "
+            f"{format_duration(MIN_IDEMPOTENCY_WINDOW)}: the API promises a client that "
+            "retries within it the first answer, not a second order"
+        )
+    return conflicts
 
 
 def unknown_keys() -> list[str]:

@@ -10,7 +10,10 @@ whatever its age:
   entries of messages a group still holds parked or dead-lettered;
 - handling failures are kept while their message is parked or an open dead letter: the
   operator deciding on it reads them;
-- dead letters are kept until an operator retried or skipped them, then for the window.
+- dead letters are kept until an operator retried or skipped them, then for the window;
+- a broker loss is kept while its topic's history misses records the relay did not publish
+  again (a rebuild refuses to pass over it unless told), and for its window once it misses
+  none.
 
 Rows go oldest first, a batch per DELETE statement, each committed on its own, so no
 statement holds locks on many rows for long and the shop goes on while a large backlog
@@ -30,11 +33,18 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from . import conf
-from .models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
+from .models import (
+    BrokerLoss,
+    DeadLetter,
+    HandlingFailure,
+    InboxEntry,
+    OutboxMessage,
+    ParkedRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +140,11 @@ def _dead_letters_expired(cutoff: datetime) -> Q:
     return resolved & ~Q(Exists(ParkedRecord.objects.filter(dead_letter=OuterRef("pk"))))
 
 
+def _broker_losses_expired(cutoff: datetime) -> Q:
+    # One row per loss the relay found: a small table, ordered by its time without an index.
+    return Q(detected_at__lt=cutoff, republished__gte=F("lost"))
+
+
 _TARGETS: dict[str, Purgeable] = {}
 
 
@@ -158,6 +173,15 @@ register(
 register(
     Purgeable(
         "dead letters", DeadLetter, "RETAIN_DEAD_LETTERS", "created_at", _dead_letters_expired
+    )
+)
+register(
+    Purgeable(
+        "broker losses",
+        BrokerLoss,
+        "RETAIN_BROKER_LOSSES",
+        "detected_at",
+        _broker_losses_expired,
     )
 )
 

@@ -164,6 +164,7 @@ class IdempotencyKey(models.Model):
                 fields=["account", "key"], name="one_order_per_idempotency_key"
             ),
         ]
+        indexes = [models.Index(fields=["created_at"])]  # the purge's, oldest first
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.order_id}"

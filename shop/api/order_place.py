@@ -136,7 +136,9 @@ class OrderPlaceApi(APIView):
                 "Idempotency-Key",
                 {"type": "string", "minLength": 1, "maxLength": 200},
                 OpenApiParameter.HEADER,
-                description="Send the same key when retrying: the order is placed once.",
+                description="Send the same key when retrying: the order is placed once. A "
+                "key is remembered for at least a day (RETAIN_IDEMPOTENCY_KEYS, 7 days by "
+                "default); a retry after that places a new order.",
             )
         ],
         responses={

@@ -12,7 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messaging import retention
-from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
+from messaging.models import (
+    BrokerLoss,
+    DeadLetter,
+    HandlingFailure,
+    InboxEntry,
+    OutboxMessage,
+    ParkedRecord,
+)
 from tests.factories import database_session
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +169,28 @@ def test_dead_letters_go_only_once_resolved_and_past_the_window():
     assert resolved_long_ago.pk not in remaining(DeadLetter)
 
 
+def broker_loss(*, lost: int, republished: int, at=OLD) -> BrokerLoss:
+    loss = BrokerLoss.objects.create(
+        topic="orders", partition=0, from_offset=0, lost=lost, republished=republished
+    )
+    BrokerLoss.objects.filter(pk=loss.pk).update(detected_at=at)  # auto_now_add: set after
+    return loss
+
+
+def test_a_broker_loss_missing_from_history_is_never_purged():
+    """A rebuild reads those to refuse to count from an incomplete topic unless told."""
+    all_published_again = broker_loss(lost=5, republished=5)
+    missing_from_history = broker_loss(lost=5, republished=2)
+    lately = broker_loss(lost=5, republished=5, at=RECENT)
+
+    report = purge(tables=["broker losses"])
+
+    assert remaining(BrokerLoss) == {missing_from_history.pk, lately.pk}
+    assert all_published_again.pk not in remaining(BrokerLoss)
+    assert report.tables[0].oldest_kept == OLD
+    assert report.tables[0].window == timedelta(days=30)
+
+
 def test_rows_go_in_batches_oldest_first_each_its_own_statement():
     rows = [inbox_entry(at=OLD + timedelta(minutes=i)) for i in range(7)]
     calls = []
@@ -202,7 +231,9 @@ def test_every_table_is_purged_when_none_is_named():
         "inbox",
         "handling failures",
         "dead letters",
+        "broker losses",
         "message log",
+        "idempotency keys",
     ]
 
 
@@ -222,6 +253,16 @@ def test_an_outbox_kept_longer_than_the_inbox_remembers_is_refused(settings):
     inbox_entry()
 
     with pytest.raises(ImproperlyConfigured, match=r"RETAIN_OUTBOX .* longer than RETAIN_INBOX"):
+        purge()
+    assert InboxEntry.objects.exists()
+
+
+def test_idempotency_keys_kept_less_than_a_day_are_refused(settings):
+    """A client retrying the next morning must get its first order back, not a second."""
+    settings.MESSAGING = {**settings.MESSAGING, "RETAIN_IDEMPOTENCY_KEYS": "12h"}
+    inbox_entry()
+
+    with pytest.raises(ImproperlyConfigured, match=r"RETAIN_IDEMPOTENCY_KEYS \(12h\) is shorter"):
         purge()
     assert InboxEntry.objects.exists()
 
