@@ -1,11 +1,12 @@
 """What adding loyalty changes in each design, counted from real diffs.
 
-Ours: the commit that added `loyalty/apps.py`, read from git: every file it touched
-outside `loyalty/`, and the Python among them in the four apps that were there before
-(shop, warehouse, notifications, sales). The chain: `loyalty.patch` beside this module,
-the change the chain needs for loyalty (a test applies it to the chain's code): every
-file it changes that existed before, and those among them that are another service's
-code. Lines are added plus removed, as `git diff --numstat` counts them.
+Ours: the commit that added `loyalty/apps.py`, read from git: every file it changed that
+existed before (its new files, `loyalty/` and loyalty's tests, are the new code), and the
+Python among them in the four apps (shop, warehouse, notifications, sales). The chain:
+`loyalty.patch` beside this module, the change the chain needs for loyalty (a test
+applies it to the chain's code): every file it changes that existed before, and those
+among them that are another service's code. Lines are added plus removed, as
+`git diff --numstat` counts them.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ def ours() -> dict | None:
     if not added:
         return None
     commit = added[-1]  # the first to add it, should it have been added again later
+    new = set(_git("show", "--diff-filter=A", "--name-only", "--format=", commit).split())
     files = []
     for line in _git("show", "--numstat", "--format=", commit).splitlines():
         plus, minus, path = line.split("\t", 2)
         lines = 0 if plus == "-" else int(plus) + int(minus)  # "-": a binary file
         files.append((path, lines))
-    outside = [(p, n) for p, n in files if not p.startswith("loyalty/")]
+    outside = [(p, n) for p, n in files if p not in new]
     apps = [(p, n) for p, n in outside if p.startswith(APPS) and p.endswith(".py")]
     return {
         "commit": commit[:12],

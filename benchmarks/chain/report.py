@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .scenario import Stop, Throughput
+from .figures import Stop, Throughput
 
 BEGIN = "<!-- chain:begin (written by `make bench` and `python -m benchmarks --only 7`) -->"
 END = "<!-- chain:end -->"
@@ -56,17 +56,17 @@ def markdown(data: dict) -> str:
     if lo["ours"] is None:
         said = "not yet added (no commit adds loyalty/apps.py)"
         lines.append(
-            f"| adding loyalty: files, lines changed outside the new code | {said} "
+            f"| adding loyalty: files that existed before, changed | {said} "
             f"| {_tally(lo['chain']['outside'])} |"
         )
     else:
         lines.append(
-            f"| adding loyalty: files, lines changed outside the new code "
+            f"| adding loyalty: files that existed before, changed "
             f"| {_tally(lo['ours']['outside'])} | {_tally(lo['chain']['outside'])} |"
         )
     senders = "—" if lo["ours"] is None else _tally(lo["ours"]["senders"])
     lines.append(
-        f"| ... of which in the other services' Python | {senders} "
+        f"| ... of which the other services' Python | {senders} "
         f"| {_tally(lo['chain']['senders'])} |"
     )
     lines += [
@@ -122,15 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     the loyalty counts of now (ours is counted once the commit that adds loyalty exists)."""
     import argparse
     import json
-    import os
-
-    import django
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chain.report")
     parser.add_argument("results", type=Path)
     args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
-    django.setup()
     from . import loyalty
 
     data = json.loads(args.results.read_text())

@@ -39,6 +39,7 @@ from ..report import Row
 from ..stack import ROOT, Stack
 from ..stats import summary_ms
 from . import commands, loyalty, services
+from .figures import Stop, Throughput
 
 SERVICES = ("warehouse", "notifications", "sales")
 EMAILS_PER_ORDER = 3  # received, confirmed, dispatched: in both designs
@@ -55,45 +56,12 @@ class Sizes:
     rounds: int
 
 
-FULL = Sizes(orders=600, window=16, stop_seconds=60, stop_rate=8, buys=500, rounds=4)
+FULL = Sizes(orders=300, window=16, stop_seconds=60, stop_rate=5, buys=500, rounds=4)
 QUICK = Sizes(orders=8, window=4, stop_seconds=2, stop_rate=4, buys=16, rounds=2)
 
 
 def sizes_for(harness_sizes) -> Sizes:
     return QUICK if harness_sizes.quick else FULL
-
-
-@dataclass
-class Throughput:
-    orders: int
-    seconds: float
-    cpu: dict[str, float]  # CPU seconds per process type during the run
-
-    @property
-    def per_second(self) -> float:
-        return self.orders / self.seconds
-
-    def cpu_ms_per_order(self, harness: bool = False) -> float:
-        used = sum(v for k, v in self.cpu.items() if harness or k != "harness")
-        return 1000 * used / self.orders
-
-
-@dataclass
-class Stop:
-    seconds: float  # how long the worker was down
-    buys_sent: int
-    buys_accepted: int  # answered with the redirect to the order page
-    buy_seconds: float  # how long the BUYs took, all of them during the stop
-    dispatched: int  # counted the moment the worker started again
-    sales: int
-    emails: int
-    emails_after: int  # once the worker caught up
-    first_email_after: float  # seconds from the worker's start to its first email
-    caught_up_after: float  # ... to the last email of the orders placed during the stop
-
-    @property
-    def accepted_per_second(self) -> float:
-        return self.buys_accepted / self.buy_seconds
 
 
 # --- ours -------------------------------------------------------------------------------
