@@ -14,6 +14,7 @@ import logging
 import time
 import traceback
 from enum import StrEnum
+from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -41,14 +42,57 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
+class Seen:
+    """Which messages the group's inbox already holds: for a batch, read in one query.
+
+    A message the batch did not ask about (or every message, for a record handled alone)
+    is looked up on its own. Messages handled meanwhile are added, so a record that comes
+    twice in one batch is a duplicate the second time without running its handlers.
+    """
+
+    def __init__(self, group_name: str, records: list[RawRecord] = ()) -> None:
+        self.group_name = group_name
+        self.asked = {i for i in map(_message_id, records) if i is not None}
+        self.found = set(
+            InboxEntry.objects.filter(group=group_name, message_id__in=self.asked)
+            .values_list("message_id", flat=True)
+        ) if self.asked else set()  # fmt: skip
+
+    def holds(self, message_id: UUID) -> bool:
+        if message_id in self.asked:
+            return message_id in self.found
+        return InboxEntry.objects.filter(group=self.group_name, message_id=message_id).exists()
+
+    def add(self, message_id: UUID) -> None:
+        self.asked.add(message_id)
+        self.found.add(message_id)
+
+
+def _message_id(record: RawRecord) -> UUID | None:
+    for name, value in record.headers:
+        if name == "ce_id":
+            try:
+                return UUID(value.decode())
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                return None  # the decoder will say what is wrong with it
+    return None
+
+
 def handle_record(
-    group: ConsumerGroup, record: RawRecord, *, attempt: int = 1, mode: Mode = Mode.LIVE
+    group: ConsumerGroup,
+    record: RawRecord,
+    *,
+    attempt: int = 1,
+    mode: Mode = Mode.LIVE,
+    seen: Seen | None = None,
 ) -> Outcome:
     """Handle one record once. Raises HandlerFailed when the handler raises.
 
     The handling is a span of the trace the record carries, marked with `mode`
     (messaging.tracing). A message the group does not follow is not handled: no span.
+    `seen` is the batch's view of the inbox (a record handled alone looks itself up).
     """
+    seen = seen if seen is not None else Seen(group.name)
     start = time.time_ns()
     try:
         metadata, data = decode(record.key, record.value, record.headers)
@@ -61,7 +105,7 @@ def handle_record(
     type_name = metadata.type if metadata is not None else ""
     with tracing.processing(group.name, record, mode=mode, attempt=attempt, start=start) as span:
         try:
-            outcome = _handle(group, record, metadata, data, unreadable, attempt, span)
+            outcome = _handle(group, record, metadata, data, unreadable, attempt, span, seen)
         except HandlerFailed as failure:
             tracing.outcome(span, "waiting" if failure.waiting else "failed")
             metrics.handled(group.name, type_name, "failed", (time.time_ns() - start) / 1e9)
@@ -83,7 +127,9 @@ def _not_followed(group: ConsumerGroup, type_name: str) -> bool:
     return True
 
 
-def _handle(group, record, metadata, data, unreadable: str, attempt: int, span) -> Outcome:
+def _handle(
+    group, record, metadata, data, unreadable: str, attempt: int, span, seen: Seen
+) -> Outcome:
     if metadata is None:
         return _dead_letter(span, group, record, DeadLetter.Reason.MALFORMED, unreadable)
     tracing.describe(span, metadata)
@@ -102,7 +148,7 @@ def _handle(group, record, metadata, data, unreadable: str, attempt: int, span) 
         return _dead_letter(span, group, record, DeadLetter.Reason.INVALID, str(exc), metadata)
 
     with message_context(metadata, group.name):
-        return _attempt(group, metadata, message, group.handlers_for(metadata.type), attempt)
+        return _attempt(group, metadata, message, group.handlers_for(metadata.type), attempt, seen)
 
 
 def _dead_letter(span, group, record, reason, error: str, metadata=None) -> Outcome:
@@ -174,10 +220,10 @@ class HandlerFailed(Exception):
         self.expires = expires  # a wait that ends in a dead letter after a while
 
 
-def _attempt(group, metadata, message, handlers, attempt: int) -> Outcome:
+def _attempt(group, metadata, message, handlers, attempt: int, seen: Seen) -> Outcome:
     started_at = timezone.now()
     try:
-        return _handle_once(group, metadata, message, handlers)
+        return _handle_once(group, metadata, message, handlers, seen)
     # Any exception from a handler is a failed attempt: recorded, then parked and retried
     # later (messaging.handling, messaging.retrying), so one broken message never stops
     # the group.
@@ -205,32 +251,37 @@ def _attempt(group, metadata, message, handlers, attempt: int) -> Outcome:
         ) from exc
 
 
-def _handle_once(group, metadata, message, handlers) -> Outcome:
+def _handle_once(group, metadata, message, handlers, seen: Seen) -> Outcome:
     started_at = timezone.now()
+    if seen.holds(metadata.message_id):
+        return _duplicate(group, metadata)
     try:
         with transaction.atomic():
-            # Inserting first takes the row lock, so a concurrent redelivery of the same
-            # message waits here and then fails on the unique constraint.
-            entry = InboxEntry.objects.create(
+            _pass_fences(group.name, metadata.type)
+            for handler in handlers:
+                handler(message, metadata)
+            # Written last, with the handling time, in one statement. A redelivery handled
+            # at the same moment by another member (during a rebalance) waits on the
+            # unique index here, then fails on it, and its handlers' effects roll back.
+            InboxEntry.objects.create(
                 group=group.name,
                 message_id=metadata.message_id,
                 type=metadata.type,
                 correlation_id=metadata.correlation_id,
                 started_at=started_at,
-                handled_at=started_at,
+                handled_at=timezone.now(),
             )
-            _pass_fences(group.name, metadata.type)
-            for handler in handlers:
-                handler(message, metadata)
-            InboxEntry.objects.filter(pk=entry.pk).update(handled_at=timezone.now())
     except IntegrityError:
         if not InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).exists():
             raise
-        InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
-            duplicates=F("duplicates") + 1
-        )
-        logger.info(
-            "%s skipped %s %s: already handled", group.name, metadata.type, metadata.message_id
-        )
-        return Outcome.DUPLICATE
+        return _duplicate(group, metadata)
+    seen.add(metadata.message_id)
     return Outcome.HANDLED
+
+
+def _duplicate(group, metadata) -> Outcome:
+    InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
+        duplicates=F("duplicates") + 1
+    )
+    logger.info("%s skipped %s %s: already handled", group.name, metadata.type, metadata.message_id)
+    return Outcome.DUPLICATE

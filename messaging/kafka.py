@@ -36,6 +36,7 @@ def consumer(group_id: str, topics: list[str], **overrides) -> KafkaConsumer:
         "heartbeat_interval_ms": conf.get("CONSUMER_SESSION_TIMEOUT_MS") // 3,
         "max_poll_interval_ms": conf.get("CONSUMER_MAX_POLL_INTERVAL_MS"),
         "max_poll_records": conf.get("CONSUMER_MAX_RECORDS"),
+        "fetch_max_wait_ms": conf.get("CONSUMER_FETCH_MAX_WAIT_MS"),
         "isolation_level": "read_committed",
     }
     client = KafkaConsumer(**(options | overrides))

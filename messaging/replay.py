@@ -39,7 +39,7 @@ from kafka import TopicPartition
 from . import conf, handling, parking, retrying
 from .contracts import all_message_classes
 from .durations import format_duration
-from .inbox import Outcome
+from .inbox import Outcome, Seen
 from .kafka import end_offsets, reader
 from .models import BrokerLoss, InboxEntry, OutboxMessage, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
@@ -219,12 +219,19 @@ def run(
                 _clear(plan)
             total = sum(end - start for start, end in positions.values())
             for partition, records in _read(client, positions):
-                parked = parking.parked_keys(plan.group.name, {parking.key_of(r) for r in records})
-                for record in records:
-                    report.read += 1
-                    report.outcomes[_replay_one(plan, record, parked, dry_run)] += 1
-                if not dry_run:
-                    _checkpoint(plan, partition, records[-1].offset + 1)
+                # One transaction per batch read, a savepoint per record (as the live
+                # consumer does, messaging.handling), with the checkpoint: a replay that
+                # stops resumes exactly after what it committed.
+                with nullcontext() if dry_run else transaction.atomic():
+                    parked = parking.parked_keys(
+                        plan.group.name, {parking.key_of(r) for r in records}
+                    )
+                    seen = None if dry_run else Seen(plan.group.name, records)
+                    for record in records:
+                        report.read += 1
+                        report.outcomes[_replay_one(plan, record, parked, seen, dry_run)] += 1
+                    if not dry_run:
+                        _checkpoint(plan, partition, records[-1].offset + 1)
                 progress(report.read, total)
     finally:
         client.close(autocommit=False)
@@ -361,7 +368,7 @@ def _read(client, positions: dict) -> Iterator[tuple[TopicPartition, list[RawRec
 
 
 def _replay_one(
-    plan: ReplayPlan, record: RawRecord, parked: set[str], dry_run: bool
+    plan: ReplayPlan, record: RawRecord, parked: set[str], seen: Seen | None, dry_run: bool
 ) -> tuple[str, str]:
     try:
         metadata, _ = decode(record.key, record.value, record.headers)
@@ -383,7 +390,7 @@ def _replay_one(
         ).exists()
         return metadata.type, "would skip (in inbox)" if seen else "would handle"
     # As the live consumer does: a failing record is parked for its key, never skipped.
-    return metadata.type, handling.handle(plan.group, record, parked, mode=Mode.REPLAY)
+    return metadata.type, handling.handle(plan.group, record, parked, mode=Mode.REPLAY, seen=seen)
 
 
 def _checkpoint(plan: ReplayPlan, tp: TopicPartition, next_offset: int) -> None:

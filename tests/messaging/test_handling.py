@@ -163,3 +163,62 @@ def _reserve_then(fail):
         fail(event, metadata)
 
     return handler
+
+
+def test_a_record_failing_in_the_middle_of_a_batch_rolls_back_alone():
+    """A batch is one transaction with a savepoint per record (messaging.handling): the
+    neighbours' effects commit, the failing record's do not, and it is parked for its key."""
+
+    from messaging import handling, parking
+    from messaging.models import ParkedRecord
+
+    failing = uuid.uuid4()
+
+    def explode_for_one(event, metadata):
+        if event.order_id == failing:
+            raise RuntimeError("disk on fire")
+
+    group = registry.ConsumerGroup("test-batch")
+    registry._add(group, OrderPlaced, [_reserve_then(explode_for_one)])
+    product("MUG-001", stock=10)
+    records = [
+        dataclasses.replace(record_of(order_placed(("MUG-001", 1), order_id=order)), offset=i)
+        for i, order in enumerate([uuid.uuid4(), failing, uuid.uuid4()])
+    ]
+
+    outcomes = handling.handle_batch(group, records)
+
+    assert outcomes == [Outcome.HANDLED, parking.PARKED, Outcome.HANDLED]
+    assert Stock.objects.get(sku="MUG-001").reserved == 2  # the two neighbours', not its own
+    reserved_for = set(Reservation.objects.values_list("order_id", flat=True))
+    assert failing not in reserved_for and len(reserved_for) == 2
+    assert OutboxMessage.objects.filter(type="warehouse.StockReserved").count() == 2
+    assert InboxEntry.objects.filter(group="test-batch").count() == 2
+    assert ParkedRecord.objects.get(group="test-batch").key == str(failing)
+
+
+def test_a_batch_that_fails_outside_its_records_keeps_nothing(monkeypatch):
+    """Something failing between records (the database gone) leaves the batch uncommitted:
+    the consumer then reads it again from the last committed offset."""
+    from messaging import handling
+
+    group = registry.group("warehouse")
+    product("MUG-001", stock=10)
+    records = [
+        dataclasses.replace(record_of(order_placed(("MUG-001", 1))), offset=i) for i in range(3)
+    ]
+    handle = handling.handle
+
+    def handle_two_then_lose_the_database(group, record, parked, **options):
+        if record.offset == 2:
+            raise ConnectionError("database gone")
+        return handle(group, record, parked, **options)
+
+    monkeypatch.setattr(handling, "handle", handle_two_then_lose_the_database)
+
+    with pytest.raises(ConnectionError):
+        handling.handle_batch(group, records)
+
+    assert Stock.objects.get(sku="MUG-001").reserved == 0
+    assert not InboxEntry.objects.exists()
+    assert not OutboxMessage.objects.exists()
