@@ -23,6 +23,18 @@ def on_starting(server) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shop-metrics-")
 
 
+def post_fork(server, worker) -> None:
+    """In each web process, before it loads Django: no connection health check per request
+    (settings.DATABASES), unless the environment asks for one.
+
+    The check is a round trip on every request, to spare the one request per process that
+    meets a connection the database dropped (a restart): that request fails, having written
+    nothing, and Django closes the broken connection as the request ends, so the next one
+    connects afresh. The consumers keep the check: there a failure costs a handler attempt.
+    """
+    os.environ.setdefault("DATABASE_CONN_HEALTH_CHECKS", "0")
+
+
 def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 

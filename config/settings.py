@@ -114,9 +114,14 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5490/shop"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # A round trip (SELECT 1) at the first query of each request or consumer batch, so
+        # that a connection the database dropped is replaced before it fails anything. The
+        # web turns it off (config.gunicorn); the workers keep it.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", default=True),
     )
 }
+# The database's sessions, each written in one statement (config.sessions).
+SESSION_ENGINE = "config.sessions"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

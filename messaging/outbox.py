@@ -1,7 +1,9 @@
 """Produce through the outbox: the only way an app sends a message.
 
 `send` must run inside the transaction of the state change that caused the message;
-the relay publishes it to Kafka after that transaction commits, never before.
+the relay publishes it to Kafka after that transaction commits, never before. A message
+that is the whole change (a request that writes nothing else) may be sent `alone`: its
+one INSERT is a transaction by itself.
 """
 
 from uuid import UUID
@@ -18,10 +20,18 @@ NOTIFY_CHANNEL = "messaging_outbox"  # the relay LISTENs; the outbox table's tri
 
 
 def send(
-    message: Message, *, caused_by: Cause | None = None, correlation_id: UUID | None = None
+    message: Message,
+    *,
+    caused_by: Cause | None = None,
+    correlation_id: UUID | None = None,
+    alone: bool = False,
 ) -> Metadata:
-    """Store `message` for publishing; it joins `caused_by`'s conversation or starts one."""
-    if not connection.in_atomic_block:
+    """Store `message` for publishing; it joins `caused_by`'s conversation or starts one.
+
+    `alone`: the message is all the caller writes (the BUY's PlaceOrder), so it needs no
+    transaction around it, and saves the BEGIN and COMMIT round trips of one.
+    """
+    if not (alone or connection.in_atomic_block):
         raise transaction.TransactionManagementError(
             "outbox.send() belongs inside the transaction of the change that caused it"
         )

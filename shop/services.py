@@ -3,6 +3,11 @@
 Every service that changes an order records the matching messages in the outbox in the
 same transaction, after locking the order row: one order's messages are then written,
 and published, in the order its changes happened.
+
+The services handlers call run in their caller's transaction, without a savepoint of
+their own (`atomic(savepoint=False)`): each message is handled in a savepoint already
+(messaging.handling), and a failing service fails it whole. The ones people call (views,
+the admin, commands) keep theirs: they refuse with exceptions their callers catch.
 """
 
 import hashlib
@@ -13,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging import outbox
@@ -63,17 +68,17 @@ class OrderRequest:
     correlation_id: uuid.UUID
 
 
-@transaction.atomic
 def order_request(
     *, customer: Customer, lines: list[RequestedLine], account_id: int | None = None
 ) -> OrderRequest:
     """BUY: ask the shop, through Kafka, to place an order. Starts a conversation.
 
     The PlaceOrder contract has the last word on the lines (e.g. one line per product): it
-    raises pydantic's ValidationError, and nothing is written.
+    raises pydantic's ValidationError, and nothing is written. The command is all it
+    writes: one INSERT, a transaction by itself (outbox.send's `alone`).
     """
     placed = OrderRequest(order_id=uuid.uuid4(), correlation_id=uuid.uuid4())
-    _send_place_order(placed, customer=customer, lines=lines, account_id=account_id)
+    _send_place_order(placed, customer=customer, lines=lines, account_id=account_id, alone=True)
     return placed
 
 
@@ -97,16 +102,7 @@ def order_request_once(
         ).encode()
     ).hexdigest()
     placed = OrderRequest(order_id=uuid.uuid4(), correlation_id=uuid.uuid4())
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(
-                account_id=account_id,
-                key=idempotency_key,
-                order_id=placed.order_id,
-                correlation_id=placed.correlation_id,
-                request_fingerprint=fingerprint,
-            )
-    except IntegrityError:
+    if not _claim(account_id, idempotency_key, placed, fingerprint):
         first = IdempotencyKey.objects.get(account_id=account_id, key=idempotency_key)
         if first.request_fingerprint != fingerprint:
             raise IdempotencyKeyReused(
@@ -117,17 +113,43 @@ def order_request_once(
     return placed, True
 
 
+def _claim(account_id: int, key: str, placed: OrderRequest, fingerprint: str) -> bool:
+    """Claim the key for this request; False if a request claimed it first.
+
+    One INSERT ... ON CONFLICT DO NOTHING: a concurrent claim waits on the unique index
+    until the first commits, then inserts nothing. (An INSERT in a savepoint, rolled back
+    to on the IntegrityError, did the same in three round trips.)
+    """
+    table, quote = IdempotencyKey._meta.db_table, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} (account_id, {quote('key')}, order_id, "
+            "correlation_id, request_fingerprint, created_at) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT (account_id, {quote('key')}) DO NOTHING",
+            [
+                account_id,
+                key,
+                placed.order_id,
+                placed.correlation_id,
+                fingerprint,
+                timezone.now(),
+            ],
+        )
+        return cursor.rowcount == 1
+
+
 def _send_place_order(
     placed: OrderRequest,
     *,
     customer: Customer,
     lines: list[RequestedLine],
     account_id: int | None,
+    alone: bool = False,
 ) -> None:
     command = PlaceOrder(
         order_id=placed.order_id, customer=customer, lines=tuple(lines), account_id=account_id
     )
-    outbox.send(command, correlation_id=placed.correlation_id)
+    outbox.send(command, correlation_id=placed.correlation_id, alone=alone)
 
 
 @transaction.atomic
@@ -148,7 +170,7 @@ def why_not_cancellable(order: Order) -> str:
     }.get(order.status, f"This order cannot be cancelled while {order.get_status_display()}.")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_place(*, command: PlaceOrder, caused_by: Metadata) -> Order | None:
     """Create the order and announce it, or reject the request if a product is gone."""
     existing = Order.objects.filter(id=command.order_id).first()
@@ -216,7 +238,7 @@ def _locked(order_id: uuid.UUID) -> Order:
     return Order.objects.select_for_update().get(id=order_id)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_confirm(*, order_id: uuid.UUID, caused_by: Metadata) -> Order:
     """StockReserved: confirm the order and ask the warehouse to dispatch it."""
     order = _locked(order_id)
@@ -242,7 +264,7 @@ def _cancel(
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_cancel_for_shortage(
     *, order_id: uuid.UUID, shortages: Iterable[Shortage], caused_by: Metadata
 ) -> Order:
@@ -256,7 +278,7 @@ def order_cancel_for_shortage(
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_cancel_for_rejected_dispatch(
     *, order_id: uuid.UUID, reason: str, caused_by: Metadata
 ) -> Order:
@@ -266,7 +288,7 @@ def order_cancel_for_rejected_dispatch(
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_cancel_for_stopped_dispatch(
     *, order_id: uuid.UUID, reason: str, caused_by: Metadata
 ) -> Order:
@@ -278,7 +300,7 @@ def order_cancel_for_stopped_dispatch(
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_cancel_by_customer(*, command: CancelOrder, caused_by: Metadata) -> Order | None:
     """CancelOrder: at once before dispatch is requested; after, only if the warehouse agrees.
 
@@ -301,7 +323,7 @@ def order_cancel_by_customer(*, command: CancelOrder, caused_by: Metadata) -> Or
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_mark_dispatched(
     *, order_id: uuid.UUID, carrier: str, tracking_number: str, caused_by: Metadata
 ) -> Order:
@@ -317,7 +339,7 @@ def order_mark_dispatched(
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_refuse_cancellation_for_dispatch(
     *, order_id: uuid.UUID, reason: str, caused_by: Metadata
 ) -> Order:
@@ -358,7 +380,13 @@ def _refuse_cancellation(
 
 
 def availability_record(*, sku: str, available: int) -> None:
-    Availability.objects.update_or_create(sku=sku, defaults={"available": available})
+    # One upsert: update_or_create takes a lock, a savepoint and two more round trips.
+    Availability.objects.bulk_create(
+        [Availability(sku=sku, available=available, updated_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["sku"],
+        update_fields=["available", "updated_at"],
+    )
 
 
 def availability_reset() -> None:

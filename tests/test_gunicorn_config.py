@@ -23,3 +23,15 @@ def test_without_one_the_processes_get_a_new_directory(monkeypatch):
     made = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     assert os.path.isdir(made) and not os.listdir(made)
     os.rmdir(made)
+
+
+def test_a_web_process_checks_no_connection_health_per_request(monkeypatch):
+    """A round trip on every request; the web's settings read it before Django starts."""
+    monkeypatch.delenv("DATABASE_CONN_HEALTH_CHECKS", raising=False)
+
+    gunicorn.post_fork(server=None, worker=None)
+
+    assert os.environ["DATABASE_CONN_HEALTH_CHECKS"] == "0"
+    monkeypatch.setenv("DATABASE_CONN_HEALTH_CHECKS", "1")  # asked for: kept
+    gunicorn.post_fork(server=None, worker=None)
+    assert os.environ["DATABASE_CONN_HEALTH_CHECKS"] == "1"
