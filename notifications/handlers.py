@@ -15,31 +15,57 @@ def _ref(order_id) -> str:
 
 def tell_order_received(event: OrderPlaced, metadata: Metadata) -> None:
     customer = event.customer
-    services.recipient_record(
+    recipient = services.recipient_record(
         order_id=event.order_id, name=customer.name, email=customer.email, phone=customer.phone
     )
     wording = messages.received(
         customer.name, _ref(event.order_id), format_money(event.total.amount, event.total.currency)
     )
-    services.notify(order_id=event.order_id, kind="received", wording=wording, caused_by=metadata)
+    services.notify(
+        order_id=event.order_id,
+        kind="received",
+        wording=wording,
+        caused_by=metadata,
+        recipient=recipient,
+    )
 
 
 def tell_order_confirmed(event: OrderConfirmed, metadata: Metadata) -> None:
-    name = services.recipient_get(order_id=event.order_id).name
-    wording = messages.confirmed(name, _ref(event.order_id))
-    services.notify(order_id=event.order_id, kind="confirmed", wording=wording, caused_by=metadata)
+    recipient = services.recipient_get(order_id=event.order_id)
+    wording = messages.confirmed(recipient.name, _ref(event.order_id))
+    services.notify(
+        order_id=event.order_id,
+        kind="confirmed",
+        wording=wording,
+        caused_by=metadata,
+        recipient=recipient,
+    )
 
 
 def tell_order_cancelled(event: OrderCancelled, metadata: Metadata) -> None:
-    name = services.recipient_get(order_id=event.order_id).name
-    wording = messages.cancelled(name, _ref(event.order_id), event.reason)
-    services.notify(order_id=event.order_id, kind="cancelled", wording=wording, caused_by=metadata)
+    recipient = services.recipient_get(order_id=event.order_id)
+    wording = messages.cancelled(recipient.name, _ref(event.order_id), event.reason)
+    services.notify(
+        order_id=event.order_id,
+        kind="cancelled",
+        wording=wording,
+        caused_by=metadata,
+        recipient=recipient,
+    )
 
 
 def tell_order_dispatched(event: OrderDispatched, metadata: Metadata) -> None:
-    name = services.recipient_get(order_id=event.order_id).name
-    wording = messages.dispatched(name, _ref(event.order_id), event.carrier, event.tracking_number)
-    services.notify(order_id=event.order_id, kind="dispatched", wording=wording, caused_by=metadata)
+    recipient = services.recipient_get(order_id=event.order_id)
+    wording = messages.dispatched(
+        recipient.name, _ref(event.order_id), event.carrier, event.tracking_number
+    )
+    services.notify(
+        order_id=event.order_id,
+        kind="dispatched",
+        wording=wording,
+        caused_by=metadata,
+        recipient=recipient,
+    )
 
 
 def erase_customer(event: CustomerErased, metadata: Metadata) -> None:

@@ -4,6 +4,11 @@ Deciding happens in the handler's transaction (one Notification row per order, k
 channel, so a redelivered event decides nothing new); sending is a side effect that
 cannot be rolled back, so it runs after commit, in a Celery task: notifications.delivery
 tells the customer, at least once, with a deduplication key.
+
+The services handlers call run in their caller's transaction, without a savepoint of
+their own (`atomic(savepoint=False)`): each message is handled in a savepoint already
+(messaging.handling), and a failing service fails it whole. The ones people call (views,
+the admin, commands) keep theirs: they refuse with exceptions their callers catch.
 """
 
 import uuid
@@ -50,32 +55,42 @@ def recipient_get(*, order_id: uuid.UUID) -> Recipient:
 
 
 def notify(
-    *, order_id: uuid.UUID, kind: str, wording: messages.Wording, caused_by: Metadata
+    *,
+    order_id: uuid.UUID,
+    kind: str,
+    wording: messages.Wording,
+    caused_by: Metadata,
+    recipient: Recipient | None = None,
 ) -> list[Notification]:
     """Decide to send an email and a text; they go out once the transaction commits.
-    Nothing is sent about an order whose customer was erased: there is nobody to tell."""
-    recipient = recipient_get(order_id=order_id)
-    if is_erased(order_id):
+    Nothing is sent about an order whose customer was erased: there is nobody to tell.
+
+    `recipient` saves reading it again when the caller has it. Each (kind, channel) is sent
+    once: what an earlier handling of the same order already created is not made again.
+    """
+    recipient = recipient or recipient_get(order_id=order_id)
+    if recipient.email == ERASED_EMAIL:  # erasure rewrites the recipient with ErasedOrder
         return []
-    created = []
-    for channel, to, body in (
-        (Notification.Channel.EMAIL, recipient.email, wording.email),
-        (Notification.Channel.TEXT, recipient.phone, wording.text),
-    ):
-        notification, is_new = Notification.objects.get_or_create(
+    made = set(
+        Notification.objects.filter(order_id=order_id, kind=kind).values_list("channel", flat=True)
+    )
+    created = Notification.objects.bulk_create(
+        Notification(
             order_id=order_id,
             kind=kind,
             channel=channel,
-            defaults={
-                "to": to,
-                "subject": wording.subject,
-                "body": body,
-                "correlation_id": caused_by.correlation_id,
-                "caused_by": caused_by.message_id,
-            },
+            to=to,
+            subject=wording.subject,
+            body=body,
+            correlation_id=caused_by.correlation_id,
+            caused_by=caused_by.message_id,
         )
-        if is_new:
-            created.append(notification)
+        for channel, to, body in (
+            (Notification.Channel.EMAIL, recipient.email, wording.email),
+            (Notification.Channel.TEXT, recipient.phone, wording.text),
+        )
+        if channel not in made
+    )
     _deliver_after_commit(created)
     return created
 
@@ -129,7 +144,7 @@ def notification_resend(*, notification: Notification) -> Metadata | None:
     return outbox.send(command, correlation_id=notification.correlation_id)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def customer_erase(*, order_id: uuid.UUID) -> None:
     """CustomerErased: keep that each message was sent (what about, by which channel, when,
     with which key) and lose to whom and what it said (the body names the customer). A

@@ -2,6 +2,11 @@
 
 Every change of a SKU's availability also publishes StockLevelChanged (keyed by SKU), so
 other apps can keep their own view of what can be sold without reading these tables.
+
+The services handlers call run in their caller's transaction, without a savepoint of
+their own (`atomic(savepoint=False)`): each message is handled in a savepoint already
+(messaging.handling), and a failing service fails it whole. The ones people call (views,
+the admin, commands) keep theirs: they refuse with exceptions their callers catch.
 """
 
 import logging
@@ -52,7 +57,7 @@ def _announce_levels(stock: list[Stock], caused_by: Cause | None) -> None:
         outbox.send(StockLevelChanged(sku=item.sku, available=item.available), caused_by=caused_by)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_reserve(
     *, order_id: uuid.UUID, lines: list[tuple[str, int]], caused_by: Cause
 ) -> Reservation | None:
@@ -94,7 +99,7 @@ def stock_reserve(
     return reservation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def stock_release(*, order_id: uuid.UUID, caused_by: Cause) -> Reservation | None:
     """Give a cancelled order's reservation back to the shelf (once; never after shipping).
 
@@ -132,7 +137,7 @@ def stock_release(*, order_id: uuid.UUID, caused_by: Cause) -> Reservation | Non
     return reservation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def dispatch_request(
     *, order_id: uuid.UUID, recipient: str, address: str, caused_by: Cause
 ) -> Reservation | None:
@@ -168,7 +173,7 @@ def dispatch_request(
     return reservation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def dispatch_ship(*, order_id: uuid.UUID) -> Reservation | None:
     """Packing is done: the parcel leaves with a tracking number (once)."""
     reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
@@ -193,7 +198,7 @@ def dispatch_ship(*, order_id: uuid.UUID) -> Reservation | None:
     return reservation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def dispatch_cancel(*, order_id: uuid.UUID, reason: str, caused_by: Cause) -> Reservation | None:
     """CancelDispatch: stop packing, unless the parcel has already left."""
     reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
@@ -215,7 +220,7 @@ def dispatch_cancel(*, order_id: uuid.UUID, reason: str, caused_by: Cause) -> Re
     return reservation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def customer_erase(*, order_id: uuid.UUID) -> None:
     """CustomerErased: the order's reservation forgets who it went to and where; its
     lines, status and tracking number stay. Remembered, so a replay brings nobody back."""
