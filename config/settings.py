@@ -210,7 +210,7 @@ MESSAGING = {
     "TOPIC_PARTITIONS": int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "4")),
     "EVENT_API_URL": os.environ.get("EVENT_API_URL", "http://127.0.0.1:8000/api/asyncapi.json"),
     "HEARTBEAT_INTERVAL": float(os.environ.get("HEARTBEAT_INTERVAL", "5")),
-    "CONSUMER_FETCH_MAX_WAIT_MS": int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "20")),
+    "CONSUMER_FETCH_MAX_WAIT_MS": int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "100")),
     # How long rows are kept once nothing needs them (README, "Retention"). RETAIN_INBOX is
     # the inbox window: command topics keep their records for less (create_topics).
     "RETAIN_OUTBOX": env_duration("RETAIN_OUTBOX", "7d"),
