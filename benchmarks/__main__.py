@@ -5,6 +5,7 @@ it fails if any order goes unhandled and writes nothing into docs/.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -25,10 +26,20 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these scenarios (comma-separated; only 6 or 7 runs alone): the results "
         "go to bench-results/, never into docs/ (7 also rewrites docs/why-events.md's table)",
     )
+    parser.add_argument(
+        "--scale-workers",
+        type=int,
+        choices=(1, 2, 4),
+        default=2,
+        help="workers per consumer group in scenario 5 (default 2); on a machine with more "
+        "cores, 4 shows how far the partitions (4 per topic) take the pipeline",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
+    sizes = runner.QUICK if args.quick else runner.FULL
+    sizes = dataclasses.replace(sizes, scale_workers=args.scale_workers)
 
-    data = runner.run(runner.QUICK if args.quick else runner.FULL, only)
+    data = runner.run(sizes, only)
 
     from benchmarks import report
 

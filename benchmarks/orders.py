@@ -142,6 +142,16 @@ def last_reactions(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
     return last
 
 
+def confirmed_at(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """Per order, when the shop confirmed it (handled the warehouse's StockReserved): from
+    then on the customer's order page says so."""
+    correlations = dict(Order.objects.filter(id__in=order_ids).values_list("correlation_id", "id"))
+    rows = InboxEntry.objects.filter(
+        group="shop", type="warehouse.StockReserved", correlation_id__in=correlations
+    ).values_list("correlation_id", "handled_at")
+    return {correlations[c]: at for c, at in rows}
+
+
 def hop_seconds(order_ids: list[uuid.UUID]) -> list[float]:
     """Every hop of the run: a message's creation in the outbox to its handling by a group."""
     correlations = list(

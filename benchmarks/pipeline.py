@@ -34,6 +34,7 @@ class PipelineRun:
     seconds: float  # first BUY sent to the last reaction of every order
     order_latencies: list[float]  # per order: BUY sent to its last reaction
     hop_latencies: list[float]  # per message and group: written to the outbox to handled
+    confirmed_latencies: list[float]  # per order: BUY sent to the shop's confirmation
     buy: web.RequestRun
     order_ids: list[uuid.UUID]
     handled: int  # orders found complete once the run was over, counted again from scratch
@@ -85,6 +86,7 @@ def run(
     last = orders.last_reactions(done)
     latencies = [last[o].timestamp() - sent[o] for o in done]
     seconds = max(t.timestamp() for t in last.values()) - min(sent.values())
+    confirmed = orders.confirmed_at(done)
     return PipelineRun(
         orders=len(done),
         placed=count,
@@ -92,6 +94,7 @@ def run(
         seconds=seconds,
         order_latencies=latencies,
         hop_latencies=orders.hop_seconds(order_ids),
+        confirmed_latencies=[confirmed[o].timestamp() - sent[o] for o in done if o in confirmed],
         buy=buy,
         order_ids=order_ids,
         handled=len(order_ids) - len(orders.incomplete(order_ids)),

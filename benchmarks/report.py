@@ -32,7 +32,8 @@ class Row:
     baseline_name: str
     unit: str
     target: str = ""  # "<= 1.5", ">= 0.5", or "" when the brief sets none
-    goal: float | None = None
+    goal: float | None = None  # the ratio's bound, in the target's direction
+    limit: float | None = None  # an upper bound on the figure itself, in its unit
 
     @property
     def ratio(self) -> float:
@@ -40,9 +41,13 @@ class Row:
 
     @property
     def met(self) -> bool | None:
-        if self.goal is None or math.isnan(self.ratio):
-            return None
-        return self.ratio <= self.goal if self.target.startswith("<=") else self.ratio >= self.goal
+        checks = []
+        if self.goal is not None and not math.isnan(self.ratio):
+            above = self.target.startswith(">=")
+            checks.append(self.ratio >= self.goal if above else self.ratio <= self.goal)
+        if self.limit is not None:
+            checks.append(self.figure <= self.limit)
+        return all(checks) if checks else None
 
 
 def machine() -> dict:
@@ -131,6 +136,12 @@ def markdown(data: dict) -> str:
                 else ""
             )
             + "."
+        )
+    for name, per_type in data.get("cpu_ms_per_order", {}).items():
+        lines.append(
+            f"\nCPU per order, {name}: {sum(per_type.values()):.1f} ms = "
+            + ", ".join(f"{kind} {ms:.1f}" for kind, ms in per_type.items())
+            + " (ms per order, by process type, from /proc)."
         )
     if data.get("purge"):
         purge = data["purge"]

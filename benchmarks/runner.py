@@ -39,6 +39,8 @@ class Sizes:
     timeout: float  # seconds for a pipeline run to finish
     purge_rows: int = 1_000_000  # scenario 6: old rows the purge deletes under the BUYs
     purge_rate: float = 50  # ... and the BUYs per second, with and without it
+    # Scenario 5: workers per consumer group (`--scale-workers`; 4 wants more than 2 cores).
+    scale_workers: int = 2
     quick: bool = False
 
 
