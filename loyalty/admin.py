@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from messaging.personal_admin import PersonalFieldsAdmin
+
 from .models import Award, ErasedOrder
 
 
@@ -17,7 +19,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Award)
-class AwardAdmin(ReadOnlyAdmin):
+class AwardAdmin(PersonalFieldsAdmin, ReadOnlyAdmin):
+    # The customer's email, masked for staff without messaging.view_personal_data, who
+    # cannot search by it either.
+    personal_fields = ("email",)
     list_display = ["order_id", "points", "total", "currency", "placed_at", "cancelled"]
     list_filter = ["cancelled"]
     # Exact matches only: an order id, or the whole email a customer asks about.

@@ -45,3 +45,23 @@ def test_awards_cannot_be_added_changed_or_deleted(admin_client, awarded):
     assert admin_client.get(f"{LIST}add/").status_code == 403
     award_page = admin_client.get(LIST).content.decode()
     assert "Add award" not in award_page
+
+
+def test_staff_without_the_permission_see_the_customers_email_masked_and_cannot_search_it(
+    client, awarded
+):
+    from django.urls import reverse
+
+    from loyalty.models import Award
+    from messaging.personal import MASK
+    from tests.staff import staff_client
+
+    award = reverse("admin:loyalty_award_change", args=[Award.objects.get().pk])
+    staff_client(client, "view_award", sees_personal_data=False)
+
+    page = client.get(award).content.decode()
+    assert MASK in page and "ada@example.com" not in page
+    assert str(awarded) not in client.get(LIST, {"q": "ada@example.com"}).content.decode()
+    client.logout()
+    staff_client(client, "view_award", sees_personal_data=True)
+    assert "ada@example.com" in client.get(award).content.decode()
