@@ -40,6 +40,8 @@ def markdown(data: dict) -> str:
         f"{c['sizes']['window']} in flight) | {ours.per_second:.1f} | {chain.per_second:.1f} |",
         f"| CPU per order, every process but the browsers | {ours.cpu_ms_per_order():.0f} ms "
         f"| {chain.cpu_ms_per_order():.0f} ms |",
+        f"| ... of which loyalty's worker (the chain has no loyalty) "
+        f"| {1000 * ours.cpu.get('worker-loyalty', 0) / ours.orders:.0f} ms | — |",
         f"| notifications worker stopped for | {s_ours.seconds:.0f} s | {s_chain.seconds:.0f} s |",
         f"| ... BUYs sent at {c['sizes']['stop_rate']:g}/s, accepted | {s_ours.buys_accepted} of "
         f"{s_ours.buys_sent} ({s_ours.accepted_per_second:.1f}/s) | {s_chain.buys_accepted} of "

@@ -45,7 +45,8 @@ def create_tables() -> None:
 
 
 def handle(service: str, command: Command) -> list[Command] | None:
-    """Handle `command` once: the commands it causes, or None for a duplicate."""
+    """Handle `command` once (a savepoint inside the batch's transaction): the commands it
+    causes, or None for a duplicate."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(

@@ -3,12 +3,14 @@
 A plain kafka-python consumer group per service, configured as the shop's consumers are
 (`messaging.kafka.consumer`: manual commits, read_committed, the same poll and fetch
 settings) and a producer configured as the shop's relay (`messaging.kafka.producer`: acks=all,
-idempotent). Each record is handled in its own transaction (services.handle); the
-commands it causes are sent after that commit, and the batch's offsets are committed
-once every send of the batch is acknowledged. A crash before the offset commit
-redelivers records, and the handled table makes that harmless. What this leaves out,
-and the shop's outbox does not: a crash between a handler's commit and its sends loses
-the commands it would have sent (closing that gap is what an outbox costs).
+idempotent). A poll's batch is handled as the shop's consumers handle theirs: one
+transaction, a savepoint per record (services.handle). Once it commits, the side effects
+run (sending the email or text) and the commands the batch caused are sent; the offsets
+are committed once every send is acknowledged. A crash before that redelivers the batch,
+and the handled table makes that harmless. What this leaves out, and the shop does not: a
+crash between the commit and the sends loses the commands the batch would have sent
+(closing that gap is what an outbox costs), and a command whose handler fails stops its
+service, which has no parking, retries or dead letters.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ logger = logging.getLogger("benchmarks.chain")
 
 def main(service: str) -> None:
     django.setup()
-    from django.db import close_old_connections
+    from django.db import close_old_connections, transaction
 
     from messaging.kafka import consumer, producer
 
@@ -44,19 +46,22 @@ def main(service: str) -> None:
             if not batch:
                 continue
             close_old_connections()
+            handled = []
+            with transaction.atomic():
+                for records in batch.values():
+                    for record in records:
+                        command = commands.decode(record.value, record.headers)
+                        caused = services.handle(service, command)
+                        if caused is not None:
+                            handled.append((command, caused))
             pending = []
-            for records in batch.values():
-                for record in records:
-                    command = commands.decode(record.value, record.headers)
-                    caused = services.handle(service, command)
-                    if caused is None:
-                        continue
-                    after = services.AFTER_COMMIT.get(type(command))
-                    if after is not None:
-                        caused += after(command)
-                    for next_command in caused:
-                        topic, key, value, headers = commands.encode(next_command)
-                        pending.append(sender.send(topic, key=key, value=value, headers=headers))
+            for command, caused in handled:
+                after = services.AFTER_COMMIT.get(type(command))
+                if after is not None:
+                    caused = caused + after(command)
+                for next_command in caused:
+                    topic, key, value, headers = commands.encode(next_command)
+                    pending.append(sender.send(topic, key=key, value=value, headers=headers))
             sender.flush()
             for future in pending:
                 future.get()  # raises if a command was not acknowledged: nothing committed
