@@ -1,9 +1,10 @@
-"""The six scenarios of a run, in order, each turned into table rows beside its baseline."""
+"""The scenarios of a run, in order, each turned into table rows beside its baseline."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import psycopg
 import redis
@@ -12,7 +13,7 @@ from django.db import connection
 
 from messaging.wire import Record, encode
 
-from . import cputime, orders, pipeline, purge, rawkafka, relay, replay, setup, web
+from . import cputime, orders, pipeline, purge, rawkafka, relay, replay, setup, telemetry, web
 from .chain import scenario as chained
 from .report import Row
 from .stack import Stack
@@ -96,6 +97,8 @@ def measure(
         "paced": _completeness(paced),
     }
     chained.ours(stack, products, sizes, bar, extra)  # 7, ours: while its workers run
+    # 8, while the pipeline is up: traces and metrics off, then every process restarted on.
+    telemetry_rows = _telemetry(stack, products, sizes, bar)
     stack.stop_workers()
     stack.stop("relay")
     pipeline.wait_for_consumers(0)
@@ -254,6 +257,8 @@ def measure(
     )
     stack.stop_workers()
     stack.stop("relay")
+    pipeline.wait_for_consumers(0)
+    rows += telemetry_rows
 
     # 6. The BUY while the purge deletes a backlog of old rows. Web server alone again.
     rows += _purge(stack, products, sizes, bar, extra)
@@ -272,6 +277,61 @@ def _chained(stack, products, sizes, bar, extra: dict) -> list[Row]:
     pipeline.wait_for_consumers(0)
     chained.chain(stack, products, sizes, bar, extra)
     return chained.rows(extra)
+
+
+def _telemetry(stack, products, sizes, bar) -> list[Row]:
+    """As many orders with telemetry off (the processes already running), then on (every
+    process restarted with it). Leaves the relay and the workers running with it on, and
+    the web running with it off again."""
+    runs: dict[str, list] = {}
+    with telemetry.collector() as endpoint:
+        for label in ("off", "on"):
+            if label == "on":
+                stack.stop_workers()
+                stack.stop("relay", "web")
+                pipeline.wait_for_consumers(0)
+            with telemetry.telemetry_on(stack, endpoint) if label == "on" else nullcontext():
+                if label == "on":
+                    stack.start_web()
+                    stack.start_relay()
+                    stack.start_workers(per_group=1)
+                    pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
+                count = sizes.telemetry_orders
+                runs[label] = [
+                    _pipeline(stack, products, sizes, bar, f"8 telemetry {label}", count=count)
+                ]
+    stack.stop("web")
+    stack.start_web()
+
+    def per_second(label: str) -> float:
+        return sum(r.orders for r in runs[label]) / sum(r.seconds for r in runs[label])
+
+    def buy_p50(label: str) -> float:
+        return summary_ms([t for r in runs[label] for t in r.buy.latencies()])["p50"]
+
+    both = "traces (OTLP) and metrics (scraped every 5 s)"
+    return [
+        Row(
+            "8 telemetry cost",
+            f"orders/s, {both} on",
+            per_second("on"),
+            per_second("off"),
+            "telemetry off (the default)",
+            "orders/s",
+            ">= 0.9",
+            0.9,
+        ),
+        Row(
+            "8 telemetry cost",
+            f"BUY p50 during the run, {both} on",
+            buy_p50("on"),
+            buy_p50("off"),
+            "telemetry off (the default)",
+            "ms",
+            "<= 1.1",
+            1.1,
+        ),
+    ]
 
 
 def _purge(stack, products, sizes, bar, extra: dict) -> list[Row]:
