@@ -28,7 +28,7 @@ from .failures import record_failure
 from .logcontext import message_context
 from .models import DeadLetter, InboxEntry
 from .personal import scrubbed
-from .registry import FENCE_KEY, ConsumerGroup, fences_for
+from .registry import FENCE_KEY, ConsumerGroup, fences_for, fences_of
 from .tracing import Mode
 from .wire import MalformedRecord, RawRecord, decode
 
@@ -43,11 +43,16 @@ class Outcome(StrEnum):
 
 
 class Seen:
-    """Which messages the group's inbox already holds: for a batch, read in one query.
+    """What a batch knows before its records are handled, each read once for all of them:
+    which messages the group's inbox already holds, and which of the group's projection
+    fences (see `_pass_fences`) its transaction holds.
 
     A message the batch did not ask about (or every message, for a record handled alone)
     is looked up on its own. Messages handled meanwhile are added, so a record that comes
     twice in one batch is a duplicate the second time without running its handlers.
+    Fences are taken in the batch's own transaction, outside every record's savepoint, so
+    a record rolled back does not release them; one a rebuild holds is not taken, and each
+    record that needs it finds that out itself.
     """
 
     def __init__(self, group_name: str, records: list[RawRecord] = ()) -> None:
@@ -57,6 +62,7 @@ class Seen:
             InboxEntry.objects.filter(group=group_name, message_id__in=self.asked)
             .values_list("message_id", flat=True)
         ) if self.asked else set()  # fmt: skip
+        self.fences = {f for f in fences_of(group_name) if _try_fence(f)} if records else set()
 
     def holds(self, message_id: UUID) -> bool:
         if message_id in self.asked:
@@ -199,14 +205,18 @@ class RebuildInProgress(NotYet):
     expires = False
 
 
-def _pass_fences(group_name: str, message_type: str) -> None:
+def _pass_fences(group_name: str, message_type: str, held: set[str]) -> None:
     """Take the fences of the projections the message feeds, shared, for this transaction;
-    a rebuild holds one exclusively while it runs."""
+    a rebuild holds one exclusively while it runs. `held`: those the batch holds already."""
     for fence in fences_for(group_name, message_type):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT pg_try_advisory_xact_lock_shared({FENCE_KEY})", [fence])
-            if not cursor.fetchone()[0]:
-                raise RebuildInProgress(f"waits for the rebuild of {fence.split(':', 1)[1]}")
+        if fence not in held and not _try_fence(fence):
+            raise RebuildInProgress(f"waits for the rebuild of {fence.split(':', 1)[1]}")
+
+
+def _try_fence(fence: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_try_advisory_xact_lock_shared({FENCE_KEY})", [fence])
+        return cursor.fetchone()[0]
 
 
 class HandlerFailed(Exception):
@@ -257,7 +267,7 @@ def _handle_once(group, metadata, message, handlers, seen: Seen) -> Outcome:
         return _duplicate(group, metadata)
     try:
         with transaction.atomic():
-            _pass_fences(group.name, metadata.type)
+            _pass_fences(group.name, metadata.type, seen.fences)
             for handler in handlers:
                 handler(message, metadata)
             # Written last, with the handling time, in one statement. A redelivery handled

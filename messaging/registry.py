@@ -163,6 +163,11 @@ def projections() -> dict[str, Projection]:
     return dict(_PROJECTIONS)
 
 
+def fences_of(group_name: str) -> list[str]:
+    """The fences of every projection the group keeps."""
+    return [p.fence for p in _PROJECTIONS.values() if p.group == group_name]
+
+
 def fences_for(group_name: str, message_type: str) -> list[str]:
     """The fences of the group's projections that this message type feeds."""
     return [
