@@ -2,15 +2,16 @@
 
 A plain kafka-python consumer group per service, configured as the shop's consumers are
 (`messaging.kafka.consumer`: manual commits, read_committed, the same poll and fetch
-settings) and a producer configured as the shop's relay (`messaging.kafka.producer`: acks=all,
-idempotent). A poll's batch is handled as the shop's consumers handle theirs: one
-transaction, a savepoint per record (services.handle). Once it commits, the side effects
-run (sending the email or text) and the commands the batch caused are sent; the offsets
-are committed once every send is acknowledged. A crash before that redelivers the batch,
-and the handled table makes that harmless. What this leaves out, and the shop does not: a
-crash between the commit and the sends loses the commands the batch would have sent
-(closing that gap is what an outbox costs), and a command whose handler fails stops its
-service, which has no parking, retries or dead letters.
+settings) and a producer configured as the shop's relay (`messaging.kafka.producer`:
+acks=all, idempotent). A poll's batch is handled as the shop's consumers handle theirs:
+one transaction, a savepoint per record (services.handle). Once it commits, the side
+effects run (sending the emails and texts, on SIDE_EFFECT_THREADS threads) and the
+commands the batch caused are sent; the offsets are committed once every send is
+acknowledged. A crash before that redelivers the batch, and the handled table makes that
+harmless. What this leaves out, and the shop does not: a crash between the commit and the
+sends loses the commands the batch would have sent (closing that gap is what an outbox
+costs), and a command whose handler fails stops its service, which has no parking,
+retries or dead letters.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ import logging
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import django
 
 logger = logging.getLogger("benchmarks.chain")
+# Side effects (sending an email or a text) run on this many threads, as the shop's
+# notifications worker runs its deliveries (the Procfile's --concurrency=4).
+SIDE_EFFECT_THREADS = 4
 
 
 def main(service: str) -> None:
@@ -38,6 +43,7 @@ def main(service: str) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     client = consumer(f"chain-{service}", [commands.TOPICS[service]])
     sender = producer(client_id=f"chain-{service}")
+    pool = ThreadPoolExecutor(SIDE_EFFECT_THREADS)  # each thread keeps its own connection
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logger.info("chain %s consuming %s", service, commands.TOPICS[service])
     try:
@@ -54,12 +60,15 @@ def main(service: str) -> None:
                         caused = services.handle(service, command)
                         if caused is not None:
                             handled.append((command, caused))
+            effects = [
+                pool.submit(services.AFTER_COMMIT[type(command)], command)
+                if type(command) in services.AFTER_COMMIT
+                else None
+                for command, _ in handled
+            ]
             pending = []
-            for command, caused in handled:
-                after = services.AFTER_COMMIT.get(type(command))
-                if after is not None:
-                    caused = caused + after(command)
-                for next_command in caused:
+            for (_, caused), effect in zip(handled, effects, strict=True):
+                for next_command in caused + (effect.result() if effect else []):
                     topic, key, value, headers = commands.encode(next_command)
                     pending.append(sender.send(topic, key=key, value=value, headers=headers))
             sender.flush()
@@ -67,6 +76,7 @@ def main(service: str) -> None:
                 future.get()  # raises if a command was not acknowledged: nothing committed
             client.commit()
     finally:
+        pool.shutdown()
         client.close(autocommit=False)
         sender.close()
 
