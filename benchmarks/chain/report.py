@@ -92,11 +92,16 @@ def markdown(data: dict) -> str:
         files = ", ".join(f"`{p}` {n}" for p, n in lo["ours"]["files"].items())
         lines += [
             "",
-            f"Ours: commit {lo['ours']['commit']} ({lo['ours']['subject']}); "
-            f"outside `loyalty/`: {files}.",
+            f"Ours: commit {lo['ours']['commit']} changed these files that existed before: "
+            f"{files}.",
         ]
     files = ", ".join(f"`{p}` {n}" for p, n in lo["chain"]["files"].items())
-    lines += ["", f"The chain: `{lo['chain']['patch']}` changes {files}.", "", END]
+    lines += [
+        "",
+        f"The chain: `{lo['chain']['patch']}` changes these files that existed before: {files}.",
+        "",
+        END,
+    ]
     return "\n".join(lines)
 
 
