@@ -35,7 +35,7 @@ def test_quick_benchmark_handles_every_order(tmp_path):
     for name, run in runs.items():
         assert run["placed"] > 0, name
         assert run["handled"] == run["placed"], name
-    assert {row["scenario"][0] for row in data["rows"]} == set("1234567")
+    assert {row["scenario"][0] for row in data["rows"]} == set("12345678")
     # Scenario 6: the purge deleted every old row put under the BUYs.
     assert data["purge"]["deleted"] >= sum(data["purge"]["inserted"].values())
     # Scenario 7: both designs took every BUY while notifications were stopped, and every
