@@ -7,7 +7,7 @@ from kafka import TopicPartition
 
 from messaging import deadletter_headers, deadletters, handling, registry, retrying
 from messaging.inbox import Outcome, handle_record
-from messaging.kafka import reader
+from messaging.kafka import end_offsets, reader
 from messaging.models import DeadLetter, InboxEntry, ParkedRecord
 from messaging.topics import create_topics
 from messaging.wire import RawRecord
@@ -24,7 +24,7 @@ def test_a_bad_record_is_copied_to_the_group_topic_with_springs_dead_letter_head
 
     assert deadletters.publish_pending() == 1
 
-    copy = _last_record("warehouse.dead-letters")
+    copy = _last_record("warehouse.dead-letters", b"k")
     headers = dict(copy.headers)
     assert copy.value.endswith(b"garbage")
     # Encoded as Spring's DeadLetterPublishingRecoverer encodes them: ints and longs
@@ -59,7 +59,7 @@ def test_a_failed_handlers_copy_keeps_the_records_own_headers_and_names_the_exce
 
     deadletters.publish_pending()
 
-    copy = _last_record("warehouse.dead-letters")
+    copy = _last_record("warehouse.dead-letters", record.key)
     own = {n: v for n, v in copy.headers if not n.startswith(("kafka_dlt-", "dlt-"))}
     assert own == dict(record.headers)  # ce_* and content-type, as Spring keeps them
     read = deadletter_headers.read(copy.headers)
@@ -99,18 +99,20 @@ def test_a_copy_written_with_the_old_header_names_is_still_read():
     assert deadletter_headers.read([("ce_id", b"x")]) is None  # not a dead letter
 
 
-def _last_record(topic: str):
+def _last_record(topic: str, key: bytes):
+    """The last record of `key` on the topic. The topic may have been made with more than
+    one partition earlier in the session (the key then picks one), and other tests' copies
+    are on it too: every partition is read to the end offset taken now (an empty poll is
+    not the end: a fetch may still be on its way)."""
     consumer = reader()
-    partition = TopicPartition(topic, 0)
-    consumer.assign([partition])
-    # The last record is the one just before the end offset; other tests' copies come
-    # before it. An empty poll is not the end (a fetch may still be on its way), so read
-    # until the position reaches the end offset taken now.
-    end = consumer.end_offsets([partition])[partition]
-    consumer.seek(partition, max(end - 1, 0))
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    ends = end_offsets(consumer, partitions)  # Tansu's ListOffsets alone can fall short
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
     records = []
-    while consumer.position(partition) < end:
-        records += consumer.poll(1000).get(partition, [])
+    while any(consumer.position(tp) < ends[tp] for tp in partitions):
+        for batch in consumer.poll(1000).values():
+            records += [r for r in batch if r.key == key]
     consumer.close()
     return records[-1]
 
