@@ -63,7 +63,10 @@ def metrics_ports() -> dict[str, int]:
     return {"relay": free_port(), "worker": free_port()}
 
 
-@pytest.fixture(scope="session")
+# For tests/e2e only: left running, they would consume and write to the test database
+# through every later test module, where a transactional test's TRUNCATE can deadlock with
+# them (seen once in CI: tests/notifications' teardown flush).
+@pytest.fixture(scope="package")
 def shop_processes(shop_env, metrics_ports, tmp_path_factory):
     create_topics(partitions=2)
     logs = tmp_path_factory.mktemp("processes")
