@@ -129,15 +129,20 @@ class Window:
         self.poller.join()
 
     def _poll(self) -> None:
-        dispatched = Order.objects.filter(placed_at__gte=self.since, status=Order.Status.DISPATCHED)
         try:
             while not self.closed.wait(0.05):
-                done = dispatched.count()
+                done = self.count_done()
                 with self.changed:
                     self.done = done
                     self.changed.notify_all()
         finally:
             connection.close()  # this thread's own connection
+
+    def count_done(self) -> int:
+        """Orders that left the window: here, dispatched since the window opened."""
+        return Order.objects.filter(
+            placed_at__gte=self.since, status=Order.Status.DISPATCHED
+        ).count()
 
 
 def wait_for_consumers(members: int, *, timeout: float = 120) -> None:

@@ -19,7 +19,6 @@ and counts what adding loyalty changes in each design (loyalty.py).
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -420,36 +419,16 @@ def _chain_throughput(stack, products, sizes, harness, bar) -> tuple[int, float]
     return len(order_ids), max(last_handled, last_sent).timestamp() - first
 
 
-class _SalesWindow:
+class _SalesWindow(pipeline.Window):
     """At most `size` chain orders between their BUY and their sale (pipeline.Window's rule,
     with the chain's last step as the end: the chain's shop never learns of the dispatch)."""
 
     def __init__(self, size: int, counted_before: int) -> None:
-        self.size, self.sent, self.done, self.base = size, 0, 0, counted_before
-        self.changed = threading.Condition()
-        self.closed = threading.Event()
-        self.poller = threading.Thread(target=self._poll, daemon=True)
-        self.poller.start()
+        self.base = counted_before  # before the poller starts counting
+        super().__init__(size)
 
-    def enter(self) -> None:
-        with self.changed:
-            while self.sent - self.done >= self.size:
-                self.changed.wait(0.1)
-            self.sent += 1
-
-    def close(self) -> None:
-        self.closed.set()
-        self.poller.join()
-
-    def _poll(self) -> None:
-        try:
-            while not self.closed.wait(0.05):
-                done = SaleRecord.objects.count() - self.base
-                with self.changed:
-                    self.done = done
-                    self.changed.notify_all()
-        finally:
-            connection.close()
+    def count_done(self) -> int:
+        return SaleRecord.objects.count() - self.base
 
 
 def _buy_latencies(stack, products, sizes, harness, tick):
