@@ -26,6 +26,18 @@ def env_duration(name: str, default: str):
     return parse_duration(os.environ.get(name, default), name=name)
 
 
+def env_ratio(name: str, default: str) -> float:
+    """A number, 0 or more; a bad one stops start-up, naming the variable."""
+    value = os.environ.get(name, default)
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = -1.0
+    if not ratio >= 0:  # also refuses nan
+        raise ImproperlyConfigured(f"{name}={value!r}: a number, 0 or more (e.g. 1 or 0.5)")
+    return ratio
+
+
 def secret_key() -> str:
     """From DJANGO_SECRET_KEY or the file DJANGO_SECRET_KEY_FILE names; never from the code,
     except a development key that only DEBUG accepts."""
@@ -211,6 +223,7 @@ MESSAGING = {
     "EVENT_API_URL": os.environ.get("EVENT_API_URL", "http://127.0.0.1:8000/api/asyncapi.json"),
     "HEARTBEAT_INTERVAL": float(os.environ.get("HEARTBEAT_INTERVAL", "5")),
     "CONSUMER_FETCH_MAX_WAIT_MS": int(os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "100")),
+    "CONSUMER_MAX_RECORDS": int(os.environ.get("KAFKA_MAX_POLL_RECORDS", "200")),
     # How long rows are kept once nothing needs them (README, "Retention"). RETAIN_INBOX is
     # the inbox window: command topics keep their records for less (create_topics).
     "RETAIN_OUTBOX": env_duration("RETAIN_OUTBOX", "7d"),
@@ -222,6 +235,9 @@ MESSAGING = {
     # How long POST /api/orders/ remembers an Idempotency-Key: a retry within it places
     # nothing new. A day at least.
     "RETAIN_IDEMPOTENCY_KEYS": env_duration("RETAIN_IDEMPOTENCY_KEYS", "7d"),
+    # The purge's pause after each batch, as a multiple of the batch's time: 1 (the
+    # default) works half the time, 0 deletes back to back (messaging/conf.py says why).
+    "PURGE_PAUSE": env_ratio("PURGE_PAUSE", "1"),
     "EVENT_TOPIC_RETENTION": parse_retention(
         os.environ.get("KAFKA_EVENT_TOPIC_RETENTION", "unlimited"),
         name="KAFKA_EVENT_TOPIC_RETENTION",

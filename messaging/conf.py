@@ -73,6 +73,14 @@ DEFAULTS: dict[str, Any] = {
     # Rows per DELETE statement of the purge: each batch commits alone, so no lock is held
     # for long whatever the backlog.
     "PURGE_BATCH_SIZE": 2000,
+    # The purge's pace: after each batch it pauses this many times as long as the batch
+    # took (1: as long again, the purge works half the time; 0: batches back to back).
+    # A multiple of the batch's own time, not a fixed duration: a batch takes longer when
+    # the database is busy, so the purge yields more exactly when the shop needs it, and a
+    # fixed pause right for one machine would be too long or too short on another.
+    # Back to back, 2,000-row batches made BUYs queue behind them on two cores (p99 18.7
+    # times as long during a 1M-row purge; benchmarks/purge.py, scenario 6).
+    "PURGE_PAUSE": 1.0,
 }
 
 

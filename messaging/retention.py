@@ -17,8 +17,10 @@ whatever its age:
 
 Rows go oldest first, a batch per DELETE statement, each committed on its own, so no
 statement holds locks on many rows for long and the shop goes on while a large backlog
-is purged. One purge runs at a time (an advisory lock); a second one reports that and
-does nothing.
+is purged; after each batch the purge pauses in proportion to the batch's time
+(`PURGE_PAUSE`), so it is a rate, not only a size, and the shop's queries are not queued
+behind one batch after another. One purge runs at a time (an advisory lock); a second one
+reports that and does nothing.
 
 The message log is not the runtime's, and the runtime does not import it: the messagelog
 app registers its table here (`register`) with the same kind of rule.
@@ -53,6 +55,10 @@ PURGE_LOCK_ID = 7_310_451_830
 
 Progress = Callable[[str, int, int], None]  # (table, rows deleted so far, rows to delete)
 
+# Module attributes, for tests to replace: the pause between batches and its clock.
+sleep = time.sleep
+clock = time.monotonic
+
 
 @dataclass(frozen=True)
 class Purgeable:
@@ -77,7 +83,7 @@ class TablePurge:
     cutoff: datetime
     expired: int = 0  # counted when the table's purge began
     deleted: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # with the pauses between batches: the rate is the effective one
     oldest_kept: datetime | None = None
 
     @property
@@ -190,12 +196,15 @@ def purge(
     *,
     dry_run: bool = False,
     batch_size: int | None = None,
+    pause: float | None = None,
     tables: list[str] | None = None,
     progress: Progress = lambda table, done, total: None,
     now: datetime | None = None,
 ) -> PurgeReport:
     """Delete what each table no longer needs; with `dry_run`, only count it.
 
+    After each batch that another follows, the purge sleeps `pause` (default
+    PURGE_PAUSE) times as long as that batch took.
     `progress(table, deleted, expired)` is called after each batch. Raises PurgeRunning
     when another purge is running, ImproperlyConfigured when the windows contradict
     each other (see conf.retention_conflicts).
@@ -204,12 +213,15 @@ def purge(
     if conflicts:
         raise ImproperlyConfigured("; ".join(conflicts))
     batch_size = batch_size or conf.get("PURGE_BATCH_SIZE")
+    pause = conf.get("PURGE_PAUSE") if pause is None else pause
+    if pause < 0:
+        raise ImproperlyConfigured(f"PURGE_PAUSE must be 0 or more, not {pause!r}")
     now = now or timezone.now()
     chosen = [targets()[name] for name in tables] if tables else list(targets().values())
     report = PurgeReport(dry_run=dry_run)
     with _lock(exclusive=not dry_run):
         for target in chosen:
-            report.tables.append(_purge_table(target, now, batch_size, dry_run, progress))
+            report.tables.append(_purge_table(target, now, batch_size, pause, dry_run, progress))
     if not dry_run:
         logger.info(
             "purge: %s",
@@ -219,16 +231,22 @@ def purge(
 
 
 def _purge_table(
-    target: Purgeable, now: datetime, batch_size: int, dry_run: bool, progress: Progress
+    target: Purgeable,
+    now: datetime,
+    batch_size: int,
+    pause: float,
+    dry_run: bool,
+    progress: Progress,
 ) -> TablePurge:
     window = conf.duration(target.setting)
     result = TablePurge(target.name, window, now - window)
     manager = target.model._base_manager
     expired = target.expired(result.cutoff)
-    started = time.monotonic()
+    started = clock()
     result.expired = manager.filter(expired).count()
     progress(target.name, 0, result.expired)
     while not dry_run:
+        batch_started = clock()
         # The batch's ids first, from the age index; then a DELETE by primary key, which
         # stays as cheap however large the table (a DELETE with the batch as a subquery
         # lets the planner scan the whole table for each batch).
@@ -245,7 +263,9 @@ def _purge_table(
             progress(target.name, result.deleted, result.expired)
         if len(batch) < batch_size:
             break
-    result.seconds = time.monotonic() - started
+        if pause:
+            sleep(pause * (clock() - batch_started))
+    result.seconds = clock() - started
     result.oldest_kept = (
         manager.exclude(expired)
         .order_by(target.age_field)

@@ -2,8 +2,12 @@
 messaging.retention, on a real PostgreSQL."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,6 +19,8 @@ from messaging import retention, tasks
 from messaging.models import InboxEntry
 from tests.factories import database_session
 from tests.messaging.test_retention import OLD, RECENT, inbox_entry, outbox_row
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +60,9 @@ def test_a_dry_run_says_what_would_go_per_table_and_the_oldest_row_kept():
     assert InboxEntry.objects.count() == 3
 
 
-def test_a_purge_shows_its_progress_and_sums_up(capsys):
+def test_a_purge_shows_its_progress_and_sums_up(capsys, monkeypatch):
+    pauses = []
+    monkeypatch.setattr(retention, "sleep", pauses.append)
     for _ in range(5):
         inbox_entry()
     inbox_entry(at=RECENT)
@@ -62,10 +70,50 @@ def test_a_purge_shows_its_progress_and_sums_up(capsys):
     out, _ = purge_messages("--batch-size", "2", "--table", "inbox")
 
     assert InboxEntry.objects.count() == 1
+    assert len(pauses) == 2  # after each full batch (PURGE_PAUSE), none after the last
     assert re.search(r"inbox: 100%\|.*\| 5/5", capsys.readouterr().err)  # tqdm's bar
     [line] = [line for line in out.splitlines() if line.startswith("inbox")]
     assert line.split()[1:3] == ["7d", "5"]
     assert re.search(r"Deleted 5 rows in \d+\.\d s\.", out)
+
+
+def test_a_purge_can_be_told_not_to_pause(monkeypatch):
+    pauses = []
+    monkeypatch.setattr(retention, "sleep", pauses.append)
+    for _ in range(5):
+        inbox_entry()
+
+    out, _ = purge_messages("--batch-size", "2", "--table", "inbox", "--pause", "0")
+
+    assert pauses == []
+    assert not InboxEntry.objects.exists()
+    assert re.search(r"Deleted 5 rows in \d+\.\d s\.", out)
+
+
+@pytest.mark.parametrize(("value", "read"), [(None, "1.0"), ("0.5", "0.5"), ("0", "0.0")])
+def test_the_pause_comes_from_the_environment(value, read):
+    env = {k: v for k, v in os.environ.items() if k != "PURGE_PAUSE"}
+    env |= {"DJANGO_SECRET_KEY": "x"} | ({"PURGE_PAUSE": value} if value else {})
+    code = "from django.conf import settings; print(settings.MESSAGING['PURGE_PAUSE'])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.stdout.splitlines()[-1] == read, result.stderr
+
+
+def test_a_pause_that_is_not_a_number_stops_start_up():
+    env = os.environ | {"DJANGO_SECRET_KEY": "x", "PURGE_PAUSE": "-1"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    assert "PURGE_PAUSE='-1': a number, 0 or more" in result.stderr
 
 
 def test_a_purge_refused_says_why():

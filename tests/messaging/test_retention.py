@@ -284,3 +284,64 @@ def test_one_purge_at_a_time():
         other.execute("SELECT pg_advisory_unlock(%s)", [retention.PURGE_LOCK_ID])
 
     assert purge().deleted == 1
+
+
+@pytest.fixture
+def pauses(monkeypatch) -> list:
+    """The purge's pauses, in order with its progress calls, on a clock that moves a quarter
+    of a second each time it is read: a batch, read twice, takes 0.25 s."""
+    ticks = itertools.count()
+    events = []
+    monkeypatch.setattr(retention, "clock", lambda: next(ticks) / 4)
+    monkeypatch.setattr(retention, "sleep", lambda seconds: events.append(("sleep", seconds)))
+    return events
+
+
+def test_the_purge_pauses_after_each_batch_as_long_as_it_took(pauses):
+    for i in range(7):
+        inbox_entry(at=OLD + timedelta(minutes=i))
+
+    report = purge(tables=["inbox"], batch_size=3, progress=lambda *a: pauses.append(a))
+
+    # No pause after the last batch: the purge ends there.
+    assert pauses == [
+        ("inbox", 0, 7),
+        ("inbox", 3, 7),
+        ("sleep", 0.25),
+        ("inbox", 6, 7),
+        ("sleep", 0.25),
+        ("inbox", 7, 7),
+    ]
+    assert not InboxEntry.objects.exists()
+    assert report.tables[0].deleted == 7
+
+
+def test_the_pause_is_the_setting_times_the_batchs_time(settings, pauses):
+    settings.MESSAGING = {**settings.MESSAGING, "PURGE_PAUSE": 3.0}
+    for _ in range(5):
+        inbox_entry()
+
+    purge(tables=["inbox"], batch_size=2)
+
+    assert pauses == [("sleep", 0.75), ("sleep", 0.75)]
+    assert not InboxEntry.objects.exists()
+
+
+def test_a_pause_of_zero_deletes_back_to_back(settings, pauses):
+    settings.MESSAGING = {**settings.MESSAGING, "PURGE_PAUSE": 3.0}
+    for _ in range(5):
+        inbox_entry()
+
+    purge(tables=["inbox"], batch_size=2, pause=0)
+
+    assert pauses == []
+    assert not InboxEntry.objects.exists()
+
+
+def test_a_negative_pause_is_refused(settings, pauses):
+    settings.MESSAGING = {**settings.MESSAGING, "PURGE_PAUSE": -1}
+    inbox_entry()
+
+    with pytest.raises(ImproperlyConfigured, match="PURGE_PAUSE"):
+        purge(tables=["inbox"])
+    assert InboxEntry.objects.exists()

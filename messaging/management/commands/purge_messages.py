@@ -23,6 +23,12 @@ class Command(BaseCommand):
             "--batch-size", type=int, help="rows per DELETE statement (default PURGE_BATCH_SIZE)"
         )
         parser.add_argument(
+            "--pause",
+            type=float,
+            help="pause after each batch, as a multiple of its time (default PURGE_PAUSE; "
+            "0: back to back)",
+        )
+        parser.add_argument(
             "--table",
             action="append",
             dest="tables",
@@ -30,7 +36,9 @@ class Command(BaseCommand):
             help="only this table (repeatable); default: all",
         )
 
-    def handle(self, *args, dry_run=False, batch_size=None, tables=None, **options) -> None:
+    def handle(
+        self, *args, dry_run=False, batch_size=None, pause=None, tables=None, **options
+    ) -> None:
         bars: dict[str, tqdm] = {}
 
         def progress(table: str, done: int, total: int) -> None:
@@ -45,7 +53,11 @@ class Command(BaseCommand):
 
         try:
             report = retention.purge(
-                dry_run=dry_run, batch_size=batch_size, tables=tables, progress=progress
+                dry_run=dry_run,
+                batch_size=batch_size,
+                pause=pause,
+                tables=tables,
+                progress=progress,
             )
         except (retention.PurgeRunning, ImproperlyConfigured) as refusal:
             raise CommandError(str(refusal)) from None
