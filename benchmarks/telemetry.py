@@ -3,8 +3,10 @@
 "Off" is the shop as configured by default (no OTLP endpoint, no metrics port). "On" is
 the shop as the compose observability profile runs it: every process exports its spans
 with the real OTLP/HTTP exporter (batching, from a background thread) to a collector, here
-one in this process that answers every export and keeps nothing, and the relay and each
-worker serve their counters on a port of their own, scraped every 5 s as Prometheus does.
+one in this process that answers every export and keeps nothing, without a span per SQL
+query (`OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=psycopg`, as compose sets it), and the relay
+and each worker serve their counters on a port of their own, scraped every 5 s as
+Prometheus does.
 The same orders go through each, with the same window, right after one another.
 """
 
@@ -22,6 +24,8 @@ from devstack.processes import free_ports
 from .stack import HOST, Stack
 
 SCRAPE_SECONDS = 5.0
+# "On" as docker-compose.yml configures the shop's processes, beside the run's endpoint.
+ON = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "psycopg"}
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -55,8 +59,8 @@ def collector() -> Iterator[str]:
 def telemetry_on(stack: Stack, endpoint: str) -> Iterator[None]:
     """Processes started inside export traces to `endpoint` and serve metrics (each on a
     port of its own, scraped while the block runs)."""
-    saved = {k: os.environ.get(k) for k in ("OTEL_EXPORTER_OTLP_ENDPOINT", "METRICS_PORT")}
-    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+    saved = {k: os.environ.get(k) for k in (*ON, "OTEL_EXPORTER_OTLP_ENDPOINT", "METRICS_PORT")}
+    os.environ.update(ON | {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
     ports: list[int] = []
     start = stack.start
 
