@@ -8,8 +8,12 @@ A broker that lost records (the demo's in-memory broker restarted, a topic creat
 anew) reports a partition's end below where the group had got to: the loop then reads
 that partition again from its beginning, rather than wait at an offset the new records
 will reach only later, and skip everything before it.
+
+A group that reads several partitions reads them in step with time (messaging.alignment):
+what a poll read ahead of a partition with records left waits for it.
 """
 
+import heapq
 import logging
 import threading
 import time
@@ -20,6 +24,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from . import conf, metrics
+from .alignment import Alignment
 from .handling import handle_batch
 from .heartbeats import Pulse
 from .kafka import consumer as kafka_consumer
@@ -41,6 +46,7 @@ class ConsumerLoop:
         self.ready = threading.Event()  # set once the group has its partitions
         # Reported after every poll: the member's partitions and how far behind it is.
         self.pulse = pulse or Pulse("consumer", group.name)
+        self.alignment = Alignment()
 
     def run(self) -> None:
         backoff = 0.5
@@ -76,7 +82,9 @@ class ConsumerLoop:
                 batch = client.poll(timeout_ms=timeout_ms)
                 if client.assignment():
                     self.ready.set()
-                self._report(client)
+                behind = self._behind(client)
+                self._report(client, behind)
+                batch = self._align(client, batch, behind)
                 self._reread_what_the_broker_lost(client)
                 if not batch:
                     continue
@@ -91,23 +99,36 @@ class ConsumerLoop:
         finally:
             client.close(autocommit=False)
 
-    def _report(self, client) -> None:
-        assigned = client.assignment()
-        role = "consuming" if assigned else "joining"
+    @staticmethod
+    def _behind(client) -> dict:
+        """Each assigned partition's records left to read (None when not known yet).
+
+        Both numbers are the client's own, from its last fetch: no request to the broker.
+        """
+        behind = {}
+        for tp in client.assignment():
+            end = client.highwater(tp)
+            position = client.position(tp, timeout_ms=0) if end is not None else None
+            behind[tp] = None if position is None else max(end - position, 0)
+        return behind
+
+    def _report(self, client, behind: dict) -> None:
+        role = "consuming" if behind else "joining"
         if role == self.pulse.role and not self.pulse.due():
             self.pulse.report(role)
             return
-        # Both numbers are the client's own, from its last fetch: no request to the broker.
-        behind = []
-        for tp in assigned:
-            end = client.highwater(tp)
-            position = client.position(tp, timeout_ms=0) if end is not None else None
-            behind.append(None if position is None else max(end - position, 0))
         self.pulse.report(
             role,
-            partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned),
-            lag=None if None in behind else sum(behind),
+            partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in behind),
+            lag=None if None in behind.values() else sum(behind.values()),
         )
+
+    def _align(self, client, batch: dict, behind: dict) -> dict:
+        """The part of the batch to handle now; what was read ahead in time is read again."""
+        now, again = self.alignment.take(batch, behind)
+        for tp, offset in again.items():
+            client.seek(tp, offset)
+        return now
 
     def _reread_what_the_broker_lost(self, client) -> None:
         for tp in client.assignment():
@@ -126,13 +147,17 @@ class ConsumerLoop:
                 client.seek_to_beginning(tp)
 
     def _process(self, batch: dict) -> None:
-        for records in batch.values():
-            raw = [RawRecord.from_consumer_record(r) for r in records]
-            if self.group.process_records is not None:
+        if self.group.process_records is not None:
+            for records in batch.values():
+                raw = [RawRecord.from_consumer_record(r) for r in records]
                 started = time.perf_counter()
                 self.group.process_records(raw)
                 each = (time.perf_counter() - started) / len(raw)
                 for record in raw:
                     metrics.recorded(self.group.name, record.headers, each)
-                continue
-            handle_batch(self.group, raw)
+            return
+        # The poll's partitions interleaved by time, each still in its own order (a merge
+        # never reorders one input): what came from two topics is handled as it was
+        # published, in one transaction.
+        merged = heapq.merge(*batch.values(), key=lambda record: record.timestamp)
+        handle_batch(self.group, [RawRecord.from_consumer_record(r) for r in merged])

@@ -30,7 +30,8 @@ from .wire import RawRecord
 
 
 def handle_batch(group: ConsumerGroup, records: list[RawRecord]) -> list[str]:
-    """Handle one partition's batch, in order, in one transaction; returns each outcome.
+    """Handle a batch (a poll's records, a replay's), in order, in one transaction; returns
+    each outcome.
 
     Each record is handled in a savepoint of the batch's transaction (the inbox's own
     `atomic` block nests as one), so a record whose handler fails rolls back alone and is
