@@ -4,6 +4,8 @@ A mail server or an SMS gateway cannot take part in our transaction, so nothing 
 exactly once: a worker can die after the provider accepted a message and before it
 recorded that. What this module guarantees instead:
 
+- One task for what was decided together (an order's email and text): one claim, a send
+  each, one mark, so a pair costs a Celery task and two transactions, not two and four.
 - One attempt at a time. An attempt claims the row (pending -> sending, attempts + 1,
   claimed_at starts its lease) and commits; sends outside any transaction; then marks it
   sent and announces it (EmailSent/TextSent through the outbox) in a second transaction.
@@ -27,6 +29,7 @@ recognise it by; and the row stayed locked for as long as the mail server took.
 import logging
 from datetime import timedelta
 from email.utils import parseaddr
+from time import monotonic
 
 from celery import current_app
 from django.conf import settings
@@ -53,20 +56,41 @@ Status = Notification.Status
 EARLY_TOLERANCE = timedelta(seconds=1)
 # Lost deliveries queued again per sweep; the rest on the next sweep.
 SWEEP_BATCH = 500
+# The most notifications one task attempts (the sweep's and an operator's retries): its
+# sends run one after another within half a lease.
+DELIVERY_BATCH = 10
 
 
 def notification_deliver(*, notification_id: int) -> Notification:
     """Make one attempt to deliver a notification, if it is due; call it outside a transaction."""
-    notification, claimed = _claim(notification_id)
-    if not claimed:
-        return notification
-    try:
-        delivered_now = _send(notification)
-    # A mail server or gateway can fail in many ways; each is worth another try with the
-    # same key, which makes a try harmless even if the failed one did get through.
-    except Exception as exc:
-        return _record_failure(notification, exc)
-    return _mark_sent(notification, delivered_now=delivered_now)
+    [notification] = notifications_deliver(ids=[notification_id])
+    return notification
+
+
+def notifications_deliver(*, ids: list[int]) -> list[Notification]:
+    """Make one attempt at each of these notifications that is due (an order's email and
+    text, decided together): one claim and one mark for all of them, a send each between.
+    Returns them as they are afterwards; call it outside a transaction.
+
+    The sends run one after another; once half the lease has gone by, the ones not sent
+    yet are given back (due now, a task of their own) rather than outlive their claim.
+    """
+    rows, claimed = _claim(ids)
+    lease = conf.get("LEASE_SECONDS")
+    started = monotonic()
+    sent = []
+    for i, notification in enumerate(claimed):
+        if i and monotonic() - started > lease / 2:
+            _give_back(claimed[i:])
+            break
+        try:
+            sent.append((notification, _send(notification)))
+        # A mail server or gateway can fail in many ways; each is worth another try with the
+        # same key, which makes a try harmless even if the failed one did get through.
+        except Exception as exc:
+            rows[notification.id] = _record_failure(notification, exc)
+    rows |= {notification.id: notification for notification in _mark_sent(sent)}
+    return [rows[i] for i in ids if i in rows]
 
 
 def notifications_stuck() -> list[int]:
@@ -114,8 +138,9 @@ def notifications_stuck() -> list[int]:
             notification.status = Status.PENDING
             notification.next_attempt_at = notification.db_now
             notification.save(update_fields=["status", "next_attempt_at", "last_error"])
-            schedule(notification.id)
             queued.append(notification.id)
+        for start in range(0, len(queued), DELIVERY_BATCH):
+            schedule(queued[start : start + DELIVERY_BATCH])
     return queued
 
 
@@ -139,7 +164,8 @@ def notifications_retry(*, ids: list[int]) -> int:
             notification.attempts = 0
             notification.next_attempt_at = notification.db_now
             notification.save(update_fields=["status", "attempts", "next_attempt_at"])
-            schedule(notification.id)
+        for start in range(0, len(failed), DELIVERY_BATCH):
+            schedule([n.id for n in failed[start : start + DELIVERY_BATCH]])
     return len(failed)
 
 
@@ -153,24 +179,45 @@ def dedup_key(notification: Notification) -> str:
     return f"notification-{notification.id}.{str(notification.order_id)[:8].upper()}@{domain}"
 
 
-def _claim(notification_id: int) -> tuple[Notification, bool]:
+def _claim(ids: list[int]) -> tuple[dict[int, Notification], list[Notification]]:
+    """Lock the rows and claim those due (pending -> sending); returns every row by id, and
+    the claimed ones. A row sent, failed, claimed by an attempt in progress, or not due yet
+    (an early or duplicate task: the scheduled one will come) is left as it is."""
     with transaction.atomic():
-        notification = _locked(notification_id)
-        if notification.status != Status.PENDING:
-            return notification, False  # sent, failed, or claimed by an attempt in progress
-        due = notification.next_attempt_at
-        if due and due > notification.db_now + EARLY_TOLERANCE:
-            return notification, False  # an early or duplicate task: the scheduled one will come
-        notification.status = Status.SENDING
-        notification.attempts += 1
-        notification.claimed_at = notification.db_now
-        notification.next_attempt_at = None
-        # Fixed by the first attempt, so a later change of DEFAULT_FROM_EMAIL keeps it.
-        notification.dedup_key = notification.dedup_key or dedup_key(notification)
-        notification.save(
-            update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "dedup_key"]
+        rows = {n.id: n for n in _locked(ids)}
+        claimed = []
+        for notification in rows.values():
+            if notification.status != Status.PENDING:
+                continue
+            due = notification.next_attempt_at
+            if due and due > notification.db_now + EARLY_TOLERANCE:
+                continue
+            notification.status = Status.SENDING
+            notification.attempts += 1
+            notification.claimed_at = notification.db_now
+            notification.next_attempt_at = None
+            # Fixed by the first attempt, so a later change of DEFAULT_FROM_EMAIL keeps it.
+            notification.dedup_key = notification.dedup_key or dedup_key(notification)
+            claimed.append(notification)
+        Notification.objects.bulk_update(
+            claimed, ["status", "attempts", "claimed_at", "next_attempt_at", "dedup_key"]
         )
-    return notification, True
+    return rows, claimed
+
+
+def _give_back(claimed: list[Notification]) -> None:
+    """Claimed but not attempted: pending again, due now, with the attempt not counted."""
+    with transaction.atomic():
+        for notification in claimed:
+            Notification.objects.filter(
+                id=notification.id, status=Status.SENDING, attempts=notification.attempts
+            ).update(
+                status=Status.PENDING,
+                attempts=notification.attempts - 1,
+                claimed_at=None,
+                next_attempt_at=Now(),
+            )
+        schedule([notification.id for notification in claimed])
 
 
 def _send(notification: Notification) -> bool:
@@ -189,33 +236,42 @@ def _send(notification: Notification) -> bool:
     )
 
 
-def _mark_sent(claimed: Notification, *, delivered_now: bool) -> Notification:
+def _mark_sent(sent: list[tuple[Notification, bool]]) -> list[Notification]:
+    """Mark sent, and announce (EmailSent/TextSent), what these attempts delivered."""
+    if not sent:
+        return []
+    delivered_now = {notification.id: now for notification, now in sent}
     _reconnect_if_broken()
     with transaction.atomic():
-        notification = _locked(claimed.id)
-        if notification.status == Status.SENT:
-            # A later attempt (this one's lease had ended) got there first and announced it.
-            return notification
-        if not delivered_now:
-            logger.info(
-                "Notification %s: the provider already had %s; an earlier attempt delivered it",
-                notification.id,
-                notification.dedup_key,
+        rows = _locked(list(delivered_now))
+        erased = set(
+            ErasedOrder.objects.filter(order_id__in={n.order_id for n in rows}).values_list(
+                "order_id", flat=True
             )
-        # Whatever the row says now (a later attempt may hold it), this send happened.
-        notification.status = Status.SENT
-        notification.sent_at = notification.db_now
-        notification.next_attempt_at = None
-        notification.save(update_fields=["status", "sent_at", "next_attempt_at"])
-        if ErasedOrder.objects.filter(order_id=notification.order_id).exists():
-            # Its customer was erased while this attempt was sending: what the backend
-            # kept of it goes too (the row itself was erased then).
-            forget_sent(key=notification.dedup_key)
-        outbox.send(
-            _announcement(notification),
-            caused_by=CauseRef(notification.caused_by, notification.correlation_id),
         )
-    return notification
+        # One a later attempt marked (this one's lease had ended) was announced by it.
+        marking = [n for n in rows if n.status != Status.SENT]
+        for notification in marking:
+            if not delivered_now[notification.id]:
+                logger.info(
+                    "Notification %s: the provider already had %s; an earlier attempt delivered it",
+                    notification.id,
+                    notification.dedup_key,
+                )
+            # Whatever the row says now (a later attempt may hold it), this send happened.
+            notification.status = Status.SENT
+            notification.sent_at = notification.db_now
+            notification.next_attempt_at = None
+            if notification.order_id in erased:
+                # Its customer was erased while this attempt was sending: what the backend
+                # kept of it goes too (the row itself was erased then).
+                forget_sent(key=notification.dedup_key)
+            outbox.send(
+                _announcement(notification),
+                caused_by=CauseRef(notification.caused_by, notification.correlation_id),
+            )
+        Notification.objects.bulk_update(marking, ["status", "sent_at", "next_attempt_at"])
+    return rows
 
 
 def _announcement(notification: Notification) -> EmailSent | TextSent:
@@ -230,7 +286,7 @@ def _record_failure(claimed: Notification, exc: Exception) -> Notification:
     )
     _reconnect_if_broken()
     with transaction.atomic():
-        notification = _locked(claimed.id)
+        [notification] = _locked([claimed.id])
         if notification.status != Status.SENDING or notification.attempts != claimed.attempts:
             return notification  # this attempt outlived its lease; a later one owns the row
         notification.last_error = error
@@ -241,7 +297,7 @@ def _record_failure(claimed: Notification, exc: Exception) -> Notification:
         notification.status = Status.PENDING
         notification.next_attempt_at = notification.db_now + delay
         notification.save(update_fields=["status", "next_attempt_at", "last_error"])
-        schedule(notification.id, countdown=delay.total_seconds())
+        schedule([notification.id], countdown=delay.total_seconds())
     return notification
 
 
@@ -265,9 +321,15 @@ def _loggable(error: str) -> str:
     return kind if colon and kind.isidentifier() else error
 
 
-def _locked(notification_id: int) -> Notification:
-    """The row, locked until the transaction ends, with the database's time as `db_now`."""
-    return Notification.objects.select_for_update().annotate(db_now=Now()).get(id=notification_id)
+def _locked(ids: list[int]) -> list[Notification]:
+    """The rows, locked until the transaction ends (in id order, so two attempts never wait
+    for each other crosswise), with the database's time as `db_now`."""
+    return list(
+        Notification.objects.select_for_update()
+        .annotate(db_now=Now())
+        .filter(id__in=ids)
+        .order_by("id")
+    )
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -275,16 +337,18 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), conf.get("RETRY_BACKOFF_MAX_SECONDS")))
 
 
-def schedule(notification_id: int, *, countdown: float = 0.0) -> None:
-    """An attempt for the notification in `countdown` seconds, once the transaction commits.
+def schedule(notification_ids: list[int], *, countdown: float = 0.0) -> None:
+    """An attempt at the notifications in `countdown` seconds, in one task, once the
+    transaction commits.
 
     The task (notifications.tasks.deliver) is named rather than imported: tasks are the
     entrypoints that call this module.
     """
+    if not notification_ids:
+        return
+    ids = list(notification_ids)
     transaction.on_commit(
-        lambda: current_app.send_task(
-            "notifications.deliver", (notification_id,), countdown=countdown
-        )
+        lambda: current_app.send_task("notifications.deliver", (ids,), countdown=countdown)
     )
 
 

@@ -267,8 +267,7 @@ def test_an_event_read_before_the_one_it_descends_from_waits_for_it(
     # The backoff's retry, the "received" deliveries, and the wake-up.
     assert [c.__module__ for c in scheduled] == [
         "messaging.parking",
-        "notifications.delivery",  # the email
-        "notifications.delivery",  # and the text
+        "notifications.delivery",  # the email and the text, in one task
         "messaging.parking",
     ]
 

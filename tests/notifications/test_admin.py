@@ -40,7 +40,7 @@ def test_staff_deliver_a_failed_one_again_with_the_same_key(
 
     failed.refresh_from_db()
     assert (failed.status, failed.attempts) == ("pending", 0)
-    assert scheduled == [("notifications.deliver", (failed.id,), 0.0)]
+    assert scheduled == [("notifications.deliver", ([failed.id],), 0.0)]
 
 
 def admin_pages(client, *rows) -> dict[str, str]:

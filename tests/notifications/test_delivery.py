@@ -1,5 +1,6 @@
 """Delivery: at least once, with a deduplication key (notifications.delivery)."""
 
+import itertools
 import logging
 import smtplib
 import threading
@@ -7,11 +8,16 @@ import threading
 import pytest
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from messaging.models import OutboxMessage
-from notifications import conf
+from notifications import conf, delivery
 from notifications.backends import DatabaseEmailBackend, DatabaseTextBackend
-from notifications.delivery import notification_deliver, notifications_stuck
+from notifications.delivery import (
+    notification_deliver,
+    notifications_deliver,
+    notifications_stuck,
+)
 from notifications.models import Notification, SentEmail, SentText
 from tests.notifications.conftest import time_passes
 
@@ -213,3 +219,40 @@ def test_a_failing_gateway_is_retried_with_backoff_then_left_failed(
     assert (text.status, text.attempts) == ("failed", 4)
     assert text.last_error == "ConnectionRefusedError: the gateway is down"
     assert notifications_stuck() == [news[0].id]  # the email's lost task; the failed text waits
+
+
+def test_an_orders_email_and_text_are_delivered_by_one_claim_and_one_mark(news, settings):
+    settings.EMAIL_BACKEND, settings.TEXT_BACKEND = DATABASE_EMAIL, DATABASE_TEXT
+    ids = [n.id for n in news]
+
+    with CaptureQueriesContext(connection) as queries:
+        delivered = notifications_deliver(ids=ids)
+
+    assert [n.status for n in delivered] == ["sent", "sent"]
+    assert announced() == ["notifications.EmailSent", "notifications.TextSent"]
+    # Locking the pair, claiming it, the two sends, locking and marking it, the erasure
+    # check, the two announcements: one statement each for both, not one per notification.
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements.count("UPDATE") == 2
+    assert sum("FOR UPDATE" in q["sql"] for q in queries.captured_queries) == 2
+
+
+def test_what_is_not_sent_within_half_a_lease_is_given_back_for_a_task_of_its_own(
+    news, settings, scheduled, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A slow provider: the email took longer than half the lease, so the text, claimed
+    with it, is not sent on the same claim, where its lease could end mid-send."""
+    settings.EMAIL_BACKEND, settings.TEXT_BACKEND = DATABASE_EMAIL, DATABASE_TEXT
+    clock = itertools.chain([0.0], itertools.repeat(conf.get("LEASE_SECONDS")))
+    monkeypatch.setattr(delivery, "monotonic", lambda: next(clock))
+    email, text = news
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications_deliver(ids=[email.id, text.id])
+
+    email.refresh_from_db()
+    text.refresh_from_db()
+    assert (email.status, email.attempts) == ("sent", 1)
+    assert (text.status, text.attempts, text.claimed_at) == ("pending", 0, None)
+    assert scheduled == [("notifications.deliver", ([text.id],), 0.0)]
+    assert notification_deliver(notification_id=text.id).status == "sent"

@@ -34,7 +34,7 @@ def test_one_email_and_one_text_per_order_and_kind(order_id, django_capture_on_c
 
     assert [n.channel for n in first] == ["email", "text"]
     assert again == []
-    assert len(callbacks) == 2  # a delivery per notification, queued after commit
+    assert len(callbacks) == 1  # one delivery of the pair, queued after commit
 
 
 def test_delivery_sends_once_and_announces_it_in_the_conversation(order_id, settings):
