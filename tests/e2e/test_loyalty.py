@@ -42,6 +42,8 @@ def test_a_customer_watches_points_arrive_and_leave_with_a_cancellation(
 
     # Cancelled at once, while the parcel is still being packed.
     dropped = buy(live_server, "LOY-TEE", 1, session, email=EMAIL)  # €22.00: 22 points
+    # Before the shop has placed it, a Cancel is answered "still placing; try again".
+    wait_until(lambda: Order.objects.filter(id=dropped).exists(), what="the order to be placed")
     cancel = session.post_form(f"/orders/{dropped}/cancel/", f"/orders/{dropped}/", {})
     assert cancel.status == 302
     wait_until(
