@@ -47,7 +47,7 @@ def run() -> ReplayRun:
 def _records(plan) -> int:
     from kafka import TopicPartition
 
-    from messaging.kafka import end_offsets, reader
+    from messaging.kafka import beginning_offsets, end_offsets, reader
 
     client = reader()
     try:
@@ -57,7 +57,7 @@ def _records(plan) -> int:
             for p in sorted(client.partitions_for_topic(t) or [])
         ]
         ends = end_offsets(client, partitions)
-        starts = client.beginning_offsets(partitions)
+        starts = beginning_offsets(client, partitions)
         return sum(ends[tp] - starts[tp] for tp in partitions)
     finally:
         client.close(autocommit=False)

@@ -25,7 +25,7 @@ from django.db.models import Q
 from kafka import TopicPartition
 
 from .contracts import contract_topics
-from .kafka import end_offsets, reader
+from .kafka import OffsetsUnknown, beginning_offsets, end_offsets, reader
 from .models import BrokerLoss, InboxEntry, OutboxMessage
 from .registry import groups
 
@@ -37,15 +37,20 @@ CHUNK = 2000
 def republish_lost(topics: list[str] | None = None) -> int:
     """Mark pending again what the broker lost and somebody still waits for; returns how many.
 
-    `topics`: the contract topics unless given.
+    `topics`: the contract topics unless given. A partition the broker does not answer
+    for in time is not judged: a slow answer is not a loss, and the next check looks again.
     """
     client = reader()
     try:
         partitions = _published_partitions(client, topics or contract_topics())
         if not partitions:
             return 0
-        begins = client.beginning_offsets(partitions)
-        ends = end_offsets(client, partitions)
+        try:
+            begins = beginning_offsets(client, partitions)
+            ends = end_offsets(client, partitions, exact=True)
+        except OffsetsUnknown as exc:
+            logger.info("relay: loss check skipped, the broker was slow to answer: %s", exc)
+            return 0
         lost_from = {}
         for tp in partitions:
             start = _first_lost_offset(client, tp, begins[tp], ends[tp])
@@ -68,7 +73,8 @@ def _published_partitions(client, topics: list[str]) -> list[TopicPartition]:
 
 
 def _first_lost_offset(client, tp: TopicPartition, begin: int, end: int) -> int | None:
-    """From which offset on the partition's records of ours are gone; None if none are.
+    """From which offset on the partition's records of ours are gone; None if none are,
+    or if the broker returned nothing to judge by.
 
     The partition should hold our newest row still within retention at its offset. If it
     holds another record there, the partition was created anew: everything of ours is
@@ -81,22 +87,35 @@ def _first_lost_offset(client, tp: TopicPartition, begin: int, end: int) -> int 
         .order_by("-offset", "-id")
         .first()
     )
-    if newest is not None and _message_id_at(client, tp, newest.offset) != newest.message_id:
-        return begin
+    if newest is not None:
+        found = _message_id_at(client, tp, newest.offset)
+        if found is UNREAD:
+            logger.info("relay: %s[%d] returned no record in time; judged next check", *tp)
+            return None
+        if found != newest.message_id:
+            return begin
     beyond = OutboxMessage.objects.filter(
         topic=tp.topic, partition=tp.partition, offset__gte=end
     ).exists()
     return end if beyond else None
 
 
-def _message_id_at(client, tp: TopicPartition, offset: int) -> UUID | None:
+# The fetch returned nothing: below the partition's end, that is slowness, not loss.
+UNREAD = object()
+
+
+def _message_id_at(client, tp: TopicPartition, offset: int) -> UUID | object | None:
+    """The id of the record at `offset`; None if another record (or none) is there, or
+    UNREAD if the broker returned nothing in time."""
     client.assign([tp])
     client.seek(tp, offset)
     try:
         records = client.poll(timeout_ms=2000, max_records=1).get(tp, [])
     finally:
         client.assign([])
-    if not records or records[0].offset != offset:
+    if not records:
+        return UNREAD
+    if records[0].offset != offset:
         return None
     ce_id = dict(records[0].headers or []).get("ce_id", b"")
     try:

@@ -40,7 +40,7 @@ from . import conf, handling, parking, retrying
 from .contracts import all_message_classes
 from .durations import format_duration
 from .inbox import Outcome, Seen
-from .kafka import end_offsets, reader
+from .kafka import beginning_offsets, end_offsets, reader
 from .models import BrokerLoss, InboxEntry, OutboxMessage, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
 from .topics import command_topics
@@ -274,7 +274,7 @@ def _refuse_incomplete_history(client, plan: ReplayPlan) -> None:
         # the other way round, orders flowing in between look like lost history.
         published = _published_messages(topic)
         partitions = [TopicPartition(topic, p) for p in client.partitions_for_topic(topic) or []]
-        begins = client.beginning_offsets(partitions)
+        begins = beginning_offsets(client, partitions)
         ends = end_offsets(client, partitions)
         deleted = sum(begins.values())
         if deleted:
@@ -319,7 +319,7 @@ def _starting_positions(client, plan: ReplayPlan, checkpoints: dict) -> dict:
         for p in sorted(client.partitions_for_topic(topic) or [])
     ]
     ends = end_offsets(client, partitions)
-    starts = client.beginning_offsets(partitions)
+    starts = beginning_offsets(client, partitions)
     # --since is applied to each record's ce_time rather than through the broker's offset
     # index by time, which not every Kafka-protocol broker answers (Tansu does not).
     if plan.from_offset is not None:

@@ -145,6 +145,7 @@ def test_one_buy_moves_every_counter_by_what_it_caused(live_server, metrics_port
     } <= names
     lagging = counted(gauges, "shop_consumer_lag_records", "group")
     assert {g for (g,) in lagging} >= {"shop", "warehouse", "notifications", "sales", "audit"}
+
     # The database is emptied between tests; each process beats again within its interval.
     def beating():
         beats = counted(scrape(endpoints["web"]), "shop_heartbeat_age_seconds", "kind")
