@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     parser.add_argument(
         "--only",
-        help="run only these scenarios (comma-separated; only 6 or 7 runs alone): the results "
+        help="run only this scenario (6, 7 or 8 run alone): the results "
         "go to bench-results/, never into docs/ (7 also rewrites docs/why-events.md's table)",
     )
     parser.add_argument(

@@ -25,16 +25,18 @@ PERCENTILES = ("p50", "p95", "p99")
 def measure(
     stack: Stack, sizes, bar: Callable, only: set[str] | None = None
 ) -> tuple[list[Row], dict]:
-    """Every scenario, or those numbered in `only` (only "6" or "7" can run alone)."""
+    """Every scenario, or the one numbered in `only` (6, 7 or 8 can run alone)."""
     products = setup.prepare(partitions=sizes.partitions)
     stack.start_web()
     rows: list[Row] = []
     extra: dict = {"servers": _server_versions(), "completeness": {}}
     if only == {"7"}:
         return _chained(stack, products, sizes, bar, extra), extra
+    if only == {"8"}:
+        return _telemetry(stack, products, sizes, bar, extra), extra
     if only is not None:
         if only != {"6"}:
-            raise ValueError(f"only scenario 6 or 7 runs alone, not {sorted(only)}")
+            raise ValueError(f"only scenario 6, 7 or 8 runs alone, not {sorted(only)}")
         rows += _purge(stack, products, sizes, bar, extra)
         return rows, extra
 
@@ -98,7 +100,7 @@ def measure(
     }
     chained.ours(stack, products, sizes, bar, extra)  # 7, ours: while its workers run
     # 8, while the pipeline is up: traces and metrics off, then every process restarted on.
-    telemetry_rows = _telemetry(stack, products, sizes, bar)
+    telemetry_rows = _telemetry(stack, products, sizes, bar, extra)
     stack.stop_workers()
     stack.stop("relay")
     pipeline.wait_for_consumers(0)
@@ -279,29 +281,38 @@ def _chained(stack, products, sizes, bar, extra: dict) -> list[Row]:
     return chained.rows(extra)
 
 
-def _telemetry(stack, products, sizes, bar) -> list[Row]:
-    """As many orders with telemetry off (the processes already running), then on (every
-    process restarted with it). Leaves the relay and the workers running with it on, and
-    the web running with it off again."""
-    runs: dict[str, list] = {}
+def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
+    """Orders with telemetry off and on, in turns (off, on, off, on), every process
+    restarted and warmed up before each turn, so that neither mode runs on warmer processes
+    or emptier tables than the other. Leaves the relay and the workers running with it on,
+    and the web running with it off again. CPU per order by process type goes to `extra`.
+    """
+    runs: dict[str, list] = {"off": [], "on": []}
+    cpu: dict[str, dict[str, float]] = {"off": {}, "on": {}}
     with telemetry.collector() as endpoint:
-        for label in ("off", "on"):
-            if label == "on":
-                stack.stop_workers()
-                stack.stop("relay", "web")
-                pipeline.wait_for_consumers(0)
+        for label in ("off", "on", "off", "on"):
+            stack.stop_workers()
+            stack.stop(*[name for name in ("relay", "web") if name in stack.processes])
+            pipeline.wait_for_consumers(0)
             with telemetry.telemetry_on(stack, endpoint) if label == "on" else nullcontext():
-                if label == "on":
-                    stack.start_web()
-                    stack.start_relay()
-                    stack.start_workers(per_group=1)
-                    pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
-                count = sizes.telemetry_orders
-                runs[label] = [
-                    _pipeline(stack, products, sizes, bar, f"8 telemetry {label}", count=count)
-                ]
+                stack.start_web()
+                stack.start_relay()
+                stack.start_workers(per_group=1)
+                pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
+                count = sizes.telemetry_orders // 2
+                before = cputime.snapshot(_processes(stack))
+                run = _pipeline(stack, products, sizes, bar, f"8 telemetry {label}", count=count)
+                used = cputime.delta(before, cputime.snapshot(_processes(stack)))
+            runs[label].append(run)
+            for kind, seconds in used.items():
+                cpu[label][kind] = cpu[label].get(kind, 0.0) + seconds
     stack.stop("web")
     stack.start_web()
+    for label in cpu:
+        orders = sum(r.placed for r in runs[label])
+        extra.setdefault("cpu_ms_per_order", {})[f"telemetry {label}"] = _per_order(
+            cpu[label], orders
+        )
 
     def per_second(label: str) -> float:
         return sum(r.orders for r in runs[label]) / sum(r.seconds for r in runs[label])
