@@ -186,6 +186,7 @@ def soak(stack, args) -> dict:
     placing = time.monotonic() - begin
     order_ids = [order_id_of(s.location) for s in buy.samples]
     drained = wait_dispatched(order_ids, args.timeout)
+    caught_up = wait_caught_up(args.timeout)
     # Two more purge intervals and a window: the tables should fall back to their floor.
     time.sleep(max(args.retain, args.retain_log) + 2 * args.interval)
     stop.set()
@@ -195,6 +196,7 @@ def soak(stack, args) -> dict:
     after = effects(order_ids)
     checks = handled_once(order_ids, before, after)
     checks["every order dispatched within the timeout"] = drained
+    checks["every consumer group caught up (the message log too)"] = caught_up is not None
     unbounded = unbounded_tables(samples)
     checks[BOUNDED] = not unbounded
     purge_seconds = sum(p["seconds"] for p in purges)
@@ -208,6 +210,8 @@ def soak(stack, args) -> dict:
         "placing_seconds": round(placing, 1),
         "seconds": round(seconds, 1),
         "orders_per_second": round(len(order_ids) / placing, 2),
+        # From the last order placed to every group's lag at zero.
+        "caught_up_seconds": None if caught_up is None else round(caught_up - begin - placing, 1),
         "buy_p99_ms": round(1000 * percentile(buy.latencies(), 0.99), 1),
         "samples": samples,
         "max_rows": max_rows(samples),
@@ -325,6 +329,19 @@ def wait_dispatched(order_ids, timeout: float) -> bool:
     return False
 
 
+def wait_caught_up(timeout: float) -> float | None:
+    """The moment (time.monotonic()) every consumer group, the audit that writes the message
+    log among them, had read everything; None if one had not within `timeout`."""
+    from messagelog.lag import total_lag_by_group
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(total_lag_by_group().values()):
+            return time.monotonic()
+        time.sleep(1)
+    return None
+
+
 def unbounded_tables(samples: list[dict]) -> list[str]:
     """The purged tables whose counts grew with the run, each judged on its own column."""
     return [label for label in PURGED if not bounded(samples, label)]
@@ -373,6 +390,13 @@ def markdown(data: dict) -> str:
         f"Purge: {purge['runs']} runs, {purge['seconds']} s in all "
         f"({100 * purge['share_of_wall_time']:.1f}% of the wall time), longest run "
         f"{purge['longest_run_seconds']} s, {purge['rows_per_second']:,} rows/s.",
+        "",
+        "Every consumer group caught up "
+        + (
+            f"{data['caught_up_seconds']} s after the last order was placed."
+            if data.get("caught_up_seconds") is not None
+            else "**not** within the timeout."
+        ),
         "",
         "Handled once (from each group's effects):",
         "",
