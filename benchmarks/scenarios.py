@@ -282,15 +282,16 @@ def _chained(stack, products, sizes, bar, extra: dict) -> list[Row]:
 
 
 def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
-    """Orders with telemetry off and on, in turns (off, on, off, on), every process
-    restarted and warmed up before each turn, so that neither mode runs on warmer processes
-    or emptier tables than the other. Leaves the relay and the workers running with it on,
-    and the web running with it off again. CPU per order by process type goes to `extra`.
+    """Orders with telemetry off and on, in turns (off, on, on, off: each mode as late on
+    average, while the tables grow), every process restarted and warmed up before each
+    turn, so that neither mode runs on warmer processes or fuller tables than the other.
+    Leaves the relay and the workers running (telemetry off). CPU per order by process type
+    goes to `extra`.
     """
     runs: dict[str, list] = {"off": [], "on": []}
     cpu: dict[str, dict[str, float]] = {"off": {}, "on": {}}
     with telemetry.collector() as endpoint:
-        for label in ("off", "on", "off", "on"):
+        for label in ("off", "on", "on", "off"):
             stack.stop_workers()
             stack.stop(*[name for name in ("relay", "web") if name in stack.processes])
             pipeline.wait_for_consumers(0)

@@ -235,6 +235,14 @@ def test_an_orders_email_and_text_are_delivered_by_one_claim_and_one_mark(news, 
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     assert statements.count("UPDATE") == 2
     assert sum("FOR UPDATE" in q["sql"] for q in queries.captured_queries) == 2
+    # Each send, as a deduplicating provider takes it, is one INSERT: its key's constraint
+    # recognises a repeat, with no SELECT before it.
+    sends = [
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if "notifications_sentemail" in q["sql"] or "notifications_senttext" in q["sql"]
+    ]
+    assert sends == ["INSERT", "INSERT"]
 
 
 def test_what_is_not_sent_within_half_a_lease_is_given_back_for_a_task_of_its_own(
