@@ -165,6 +165,7 @@ def soak(stack, args) -> dict:
     gate = pipeline.Window(args.window)
 
     def tick(sample) -> None:
+        gate.placed(order_id_of(sample.location))
         placed[0] += 1
         if placed[0] % 500 == 0:
             print(
