@@ -3,14 +3,15 @@
 Old rows are bulk-inserted straight into the outbox (published), the inbox and the message
 log (`INSERT ... SELECT generate_series`), aged past the default retention windows. Then
 the BUY is measured at a steady rate three times: before the purge (baseline), while
-`messaging.retention.purge()` runs in a thread of this process (as long as it runs), and
+`messaging.retention.purge()` runs in a process of its own (as long as it runs), and
 after it (baseline again, now with the purge's dead rows in the tables). The baseline is
 the before and after samples together.
 """
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import queue
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from django.db.models import JSONField
 from messagelog.models import MessageRecord
 from messaging.models import InboxEntry, OutboxMessage
 
+from . import purger as purger_process
 from . import web
 from .stack import Stack
 
@@ -131,7 +133,6 @@ def run(
     stack: Stack, products, *, rows: int, requests: int, clients: int, rate: float, tick
 ) -> PurgeRun:
     """Scenario 6; the web server alone runs (no relay, no worker)."""
-    from messaging import retention
 
     begin = time.perf_counter()
     inserted = insert_old_rows(rows)
@@ -144,32 +145,27 @@ def run(
         )
 
     before = buys(requests, 21)
-    outcome: dict = {}
-
-    def purge() -> None:
-        started = time.perf_counter()
-        try:
-            outcome["report"] = retention.purge()
-        except BaseException as exc:  # re-raised below, in the caller's thread
-            outcome["error"] = exc
-        finally:
-            outcome["seconds"] = time.perf_counter() - started
-            connection.close()
-
-    thread = threading.Thread(target=purge, daemon=True)
-    thread.start()
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    purger = context.Process(target=purger_process.purge, args=(results,), daemon=True)
+    purger.start()
     samples, seconds, seed = [], 0.0, 100
     chunk = max(clients, requests // 4)
-    while thread.is_alive() or not samples:
+    while purger.is_alive() or not samples:
         part = buys(chunk, seed)
         samples += part.samples
         seconds += part.seconds
         seed += 1
-    thread.join()
+    purger.join()
+    try:
+        outcome = results.get(timeout=5)  # a few hundred bytes: put before the process ends
+    except queue.Empty:
+        raise RuntimeError(
+            f"the purge's process ended ({purger.exitcode}) without a report"
+        ) from None
     if "error" in outcome:
-        raise outcome["error"]
+        raise RuntimeError(f"the purge failed: {outcome['error']}")
     after = buys(requests, 22)
-    report = outcome["report"]
     return PurgeRun(
         before=before,
         during=web.RequestRun(samples, seconds),
@@ -177,8 +173,6 @@ def run(
         inserted=inserted,
         insert_seconds=insert_seconds,
         purge_seconds=outcome["seconds"],
-        deleted=report.deleted,
-        per_table={
-            t.name: {"deleted": t.deleted, "seconds": round(t.seconds, 2)} for t in report.tables
-        },
+        deleted=outcome["deleted"],
+        per_table=outcome["per_table"],
     )

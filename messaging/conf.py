@@ -71,8 +71,10 @@ DEFAULTS: dict[str, Any] = {
     # Event topics are the history projections are rebuilt from: None keeps every record.
     "EVENT_TOPIC_RETENTION": None,
     # Rows per DELETE statement of the purge: each batch commits alone, so no lock is held
-    # for long whatever the backlog.
-    "PURGE_BATCH_SIZE": 2000,
+    # for long whatever the backlog. A batch is also how long a BUY can wait behind it:
+    # during a purge of a million rows on two cores, the BUY's p99 was 5.7 times its p99
+    # without with 2,000 rows, 1.2 times with 500, for a purge 22% longer (scenario 6).
+    "PURGE_BATCH_SIZE": 500,
     # The purge's pace: after each batch it pauses this many times as long as the batch
     # took (1: as long again, the purge works half the time; 0: batches back to back).
     # A multiple of the batch's own time, not a fixed duration: a batch takes longer when
