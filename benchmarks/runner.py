@@ -41,15 +41,18 @@ class Sizes:
     purge_rate: float = 50  # ... and the BUYs per second, with and without it
     # Scenario 5: workers per consumer group (`--scale-workers`; 4 wants more than 2 cores).
     scale_workers: int = 2
-    # Scenario 8: orders with telemetry off, then as many with it on.
-    telemetry_orders: int = 600
+    # Scenario 8: orders with telemetry off and as many with it on, in this many turns
+    # (off, on, on, off, off, on, ...): a BUY's p50 moves between turns of the same mode by
+    # more than telemetry's cost, and more turns let that average out.
+    telemetry_orders: int = 1200
+    telemetry_turns: int = 8
     quick: bool = False
 
 
 FULL = Sizes(1000, 4, 8, 2000, 2000, 16, 300, 2, 4, 1500)
 QUICK = Sizes(
     40, 2, 4, 20, 20, 4, 10, 1, 2, 240,
-    purge_rows=20_000, telemetry_orders=10, quick=True,
+    purge_rows=20_000, telemetry_orders=10, telemetry_turns=4, quick=True,
 )  # fmt: skip
 
 

@@ -280,8 +280,8 @@ def _chained(stack, products, sizes, bar, extra: dict) -> list[Row]:
 
 
 def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
-    """Orders with telemetry off and on, in turns (off, on, on, off: each mode as late on
-    average, while the tables grow), every process restarted and warmed up before each
+    """Orders with telemetry off and on, in turns (off, on, on, off, repeated: each mode as
+    late on average, while the tables grow), every process restarted and warmed up before each
     turn, so that neither mode runs on warmer processes or fuller tables than the other.
     Leaves the relay and the workers running (telemetry off). CPU per order by process type
     goes to `extra`.
@@ -289,7 +289,8 @@ def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
     runs: dict[str, list] = {"off": [], "on": []}
     cpu: dict[str, dict[str, float]] = {"off": {}, "on": {}}
     with telemetry.collector() as endpoint:
-        for label in ("off", "on", "on", "off"):
+        for turn in range(sizes.telemetry_turns):
+            label = ("off", "on", "on", "off")[turn % 4]
             stack.stop_workers()
             stack.stop(*[name for name in ("relay", "web") if name in stack.processes])
             pipeline.wait_for_consumers(0)
@@ -298,7 +299,7 @@ def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
                 stack.start_relay()
                 stack.start_workers(per_group=1)
                 pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
-                count = sizes.telemetry_orders // 2
+                count = max(sizes.telemetry_orders * 2 // sizes.telemetry_turns, 1)
                 run, used = _pipeline_cpu(
                     stack, products, sizes, bar, f"8 telemetry {label}", count=count
                 )
