@@ -96,7 +96,7 @@ def measure(
         "paced": _completeness(paced),
     }
     chained.ours(stack, products, sizes, bar, extra)  # 7, ours: while its workers run
-    # 8, while the pipeline is up: traces and metrics off, then every process restarted on.
+    # 8: traces and metrics off and on, in turns, every process restarted for each.
     telemetry_rows = _telemetry(stack, products, sizes, bar, extra)
     stack.stop_workers()
     stack.stop("relay")
