@@ -21,8 +21,7 @@ from django.db.models import JSONField
 from messagelog.models import MessageRecord
 from messaging.models import InboxEntry, OutboxMessage
 
-from . import purger as purger_process
-from . import web
+from . import purger, web
 from .stack import Stack
 
 # Per table: its share of the rows and the columns not left to generic_value(). `g` is the
@@ -147,21 +146,21 @@ def run(
     before = buys(requests, 21)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    purger = context.Process(target=purger_process.purge, args=(results,), daemon=True)
-    purger.start()
+    process = context.Process(target=purger.purge, args=(results,), daemon=True)
+    process.start()
     samples, seconds, seed = [], 0.0, 100
     chunk = max(clients, requests // 4)
-    while purger.is_alive() or not samples:
+    while process.is_alive() or not samples:
         part = buys(chunk, seed)
         samples += part.samples
         seconds += part.seconds
         seed += 1
-    purger.join()
+    process.join()
     try:
         outcome = results.get(timeout=5)  # a few hundred bytes: put before the process ends
     except queue.Empty:
         raise RuntimeError(
-            f"the purge's process ended ({purger.exitcode}) without a report"
+            f"the purge's process ended ({process.exitcode}) without a report"
         ) from None
     if "error" in outcome:
         raise RuntimeError(f"the purge failed: {outcome['error']}")

@@ -375,7 +375,16 @@ def _purge(stack, products, sizes, bar, extra: dict) -> list[Row]:
 
 
 def _pipeline(
-    stack, products, sizes, bar, description, *, count=None, rate=None, seed=11, on_handled=None
+    stack,
+    products,
+    sizes,
+    bar,
+    description,
+    *,
+    count=None,
+    rate=None,
+    seed=11,
+    on_handled=lambda: None,
 ):
     window = None if rate else sizes.window
     count = count or sizes.pipeline_orders
@@ -396,7 +405,7 @@ def _pipeline(
             window=window,
             strict=sizes.quick,
             seed=seed,
-            on_handled=on_handled or (lambda: None),
+            on_handled=on_handled,
         )
 
 
