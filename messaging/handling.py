@@ -22,7 +22,7 @@ be handled before the placement it cancels, and be lost when the placement is re
 
 from django.db import transaction
 
-from . import metrics, parking
+from . import metrics, oncommit, parking
 from .inbox import HandlerFailed, Seen, handle_record
 from .registry import ConsumerGroup
 from .tracing import Mode
@@ -38,9 +38,10 @@ def handle_batch(group: ConsumerGroup, records: list[RawRecord]) -> list[str]:
     parked, as it would be in a transaction of its own, while its neighbours' effects
     commit with the batch. One commit per batch instead of one per record is what makes a
     busy group cheap; the consumer commits the offsets after this returns, so a crash
-    before the commit reads the whole batch again and nothing was kept of it.
+    before the commit reads the whole batch again and nothing was kept of it. What the
+    handlings start after the commit through `oncommit.together` starts once for the batch.
     """
-    with transaction.atomic():
+    with transaction.atomic(), oncommit.gathering():
         parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
         seen = Seen(group.name, records)
         return [handle(group, record, parked, seen=seen) for record in records]

@@ -147,6 +147,48 @@ def processing(group: str, record, *, mode: Mode, attempt: int, start: int) -> I
             _after_commit_in_this_context(first_callback)
 
 
+def carrier() -> dict[str, str]:
+    """The current trace context as W3C fields, to keep with work done later, elsewhere
+    (`resumed`, `within`); empty outside a trace."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return {}
+    fields: dict[str, str] = {}
+    _W3C.inject(fields)
+    return fields
+
+
+@contextmanager
+def within(fields: dict[str, str] | None) -> Iterator[None]:
+    """Run in the context `fields` were taken in (`carrier`), making no span: a task sent
+    here continues that trace. Unchanged when they hold none."""
+    parent = _extract(fields or {})
+    if parent is None:
+        yield
+        return
+    token = otel_context.attach(parent)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+@contextmanager
+def resumed(fields: dict[str, str] | None, name: str) -> Iterator[None]:
+    """Do work for the trace `fields` were taken in (`carrier`) from one that may be
+    another's: a task that delivers the notifications of several orders runs in the
+    first one's trace. Work of the current trace runs as it is; work of another runs in a
+    span `name` of that trace, linked to the current span."""
+    parent = _extract(fields or {})
+    current = trace.get_current_span().get_span_context()
+    theirs = trace.get_current_span(parent).get_span_context() if parent else None
+    if theirs is None or (current.is_valid and current.trace_id == theirs.trace_id):
+        yield
+        return
+    links = [Link(current)] if current.is_valid else []
+    with tracer.start_as_current_span(name, context=parent, links=links):
+        yield
+
+
 def describe(span: Span, metadata: Metadata) -> None:
     """Name the processing span after the message, once the record is read as one."""
     if span.is_recording():

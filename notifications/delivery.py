@@ -4,8 +4,11 @@ A mail server or an SMS gateway cannot take part in our transaction, so nothing 
 exactly once: a worker can die after the provider accepted a message and before it
 recorded that. What this module guarantees instead:
 
-- One task for what was decided together (an order's email and text): one claim, a send
-  each, one mark, so a pair costs a Celery task and two transactions, not two and four.
+- One task for what was decided together: an order's email and text, and those of the
+  other orders a consumer's batch handled (messaging.oncommit), up to DELIVERY_BATCH: one
+  claim, a send each, one mark, so ten notifications cost a Celery task and two
+  transactions, not ten and twenty. A failed handling's notifications roll back with it
+  and are never in a task.
 - One attempt at a time. An attempt claims the row (pending -> sending, attempts + 1,
   claimed_at starts its lease) and commits; sends outside any transaction; then marks it
   sent and announces it (EmailSent/TextSent through the outbox) in a second transaction.
@@ -39,7 +42,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from messaging import outbox
+from messaging import oncommit, outbox, tracing
 from messaging.metadata import CauseRef
 
 from . import conf
@@ -56,8 +59,8 @@ Status = Notification.Status
 EARLY_TOLERANCE = timedelta(seconds=1)
 # Lost deliveries queued again per sweep; the rest on the next sweep.
 SWEEP_BATCH = 500
-# The most notifications one task attempts (the sweep's and an operator's retries): its
-# sends run one after another within half a lease.
+# The most notifications one task attempts (a batch's, the sweep's, an operator's
+# retries): its sends run one after another within half a lease.
 DELIVERY_BATCH = 10
 
 
@@ -67,14 +70,18 @@ def notification_deliver(*, notification_id: int) -> Notification:
     return notification
 
 
-def notifications_deliver(*, ids: list[int]) -> list[Notification]:
-    """Make one attempt at each of these notifications that is due (an order's email and
-    text, decided together): one claim and one mark for all of them, a send each between.
-    Returns them as they are afterwards; call it outside a transaction.
+def notifications_deliver(
+    *, ids: list[int], traces: dict[str, dict[str, str]] | None = None
+) -> list[Notification]:
+    """Make one attempt at each of these notifications that is due (those decided
+    together, by one handling or by a consumer's batch): one claim and one mark for all
+    of them, a send each between. Returns them as they are afterwards; call it outside a
+    transaction. `traces` holds, by id, the trace each was decided in (`schedule`).
 
     The sends run one after another; once half the lease has gone by, the ones not sent
     yet are given back (due now, a task of their own) rather than outlive their claim.
     """
+    traces = traces or {}
     rows, claimed = _claim(ids)
     lease = conf.get("LEASE_SECONDS")
     started = monotonic()
@@ -83,13 +90,14 @@ def notifications_deliver(*, ids: list[int]) -> list[Notification]:
         if i and monotonic() - started > lease / 2:
             _give_back(claimed[i:])
             break
-        try:
-            sent.append((notification, _send(notification)))
-        # A mail server or gateway can fail in many ways; each is worth another try with the
-        # same key, which makes a try harmless even if the failed one did get through.
-        except Exception as exc:
-            rows[notification.id] = _record_failure(notification, exc)
-    rows |= {notification.id: notification for notification in _mark_sent(sent)}
+        with tracing.resumed(traces.get(str(notification.id)), "deliver notification"):
+            try:
+                sent.append((notification, _send(notification)))
+            # A mail server or gateway can fail in many ways; each is worth another try with
+            # the same key, which makes a try harmless even if the failed one did get through.
+            except Exception as exc:
+                rows[notification.id] = _record_failure(notification, exc)
+    rows |= {notification.id: notification for notification in _mark_sent(sent, traces)}
     return [rows[i] for i in ids if i in rows]
 
 
@@ -236,8 +244,11 @@ def _send(notification: Notification) -> bool:
     )
 
 
-def _mark_sent(sent: list[tuple[Notification, bool]]) -> list[Notification]:
-    """Mark sent, and announce (EmailSent/TextSent), what these attempts delivered."""
+def _mark_sent(
+    sent: list[tuple[Notification, bool]], traces: dict[str, dict[str, str]]
+) -> list[Notification]:
+    """Mark sent, and announce (EmailSent/TextSent, each in its notification's trace),
+    what these attempts delivered."""
     if not sent:
         return []
     delivered_now = {notification.id: now for notification, now in sent}
@@ -266,10 +277,11 @@ def _mark_sent(sent: list[tuple[Notification, bool]]) -> list[Notification]:
                 # Its customer was erased while this attempt was sending: what the backend
                 # kept of it goes too (the row itself was erased then).
                 forget_sent(key=notification.dedup_key)
-            outbox.send(
-                _announcement(notification),
-                caused_by=CauseRef(notification.caused_by, notification.correlation_id),
-            )
+            with tracing.resumed(traces.get(str(notification.id)), "announce notification"):
+                outbox.send(
+                    _announcement(notification),
+                    caused_by=CauseRef(notification.caused_by, notification.correlation_id),
+                )
         Notification.objects.bulk_update(marking, ["status", "sent_at", "next_attempt_at"])
     return rows
 
@@ -338,18 +350,39 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def schedule(notification_ids: list[int], *, countdown: float = 0.0) -> None:
-    """An attempt at the notifications in `countdown` seconds, in one task, once the
-    transaction commits.
+    """An attempt at the notifications, once the transaction commits: in `countdown`
+    seconds, in one task; or, due now, in tasks of up to DELIVERY_BATCH together with what
+    the other handlings of a consumer's batch decided (messaging.oncommit).
 
-    The task (notifications.tasks.deliver) is named rather than imported: tasks are the
-    entrypoints that call this module.
+    Each notification keeps the trace it was decided in (`tracing.carrier`): a task of
+    several orders' notifications runs in the first one's trace and delivers each of the
+    others in a span of its own order's trace.
     """
     if not notification_ids:
+        return
+    if not countdown:
+        oncommit.together(_send_tasks, [(i, tracing.carrier()) for i in notification_ids])
         return
     ids = list(notification_ids)
     transaction.on_commit(
         lambda: current_app.send_task("notifications.deliver", (ids,), countdown=countdown)
     )
+
+
+def _send_tasks(items: list[tuple[int, dict[str, str]]]) -> None:
+    """Delivery tasks for these (id, trace) pairs, in order, DELIVERY_BATCH ids each.
+
+    The task (notifications.tasks.deliver) is named rather than imported: tasks are the
+    entrypoints that call this module.
+    """
+    for start in range(0, len(items), DELIVERY_BATCH):
+        chunk = items[start : start + DELIVERY_BATCH]
+        ids = [i for i, _ in chunk]
+        traces = {str(i): fields for i, fields in chunk if fields}
+        with tracing.within(chunk[0][1]):
+            current_app.send_task(
+                "notifications.deliver", (ids,), {"traces": traces} if traces else None
+            )
 
 
 def _reconnect_if_broken() -> None:

@@ -8,10 +8,10 @@ from . import delivery
 # No Celery retries: a failed attempt schedules the next itself, from the row
 # (notifications.delivery), and the sweep below finds any task that was lost.
 @shared_task(name="notifications.deliver")
-def deliver(notification_ids: list[int] | int) -> None:
+def deliver(notification_ids: list[int] | int, traces: dict | None = None) -> None:
     # A single id: a task queued before deliveries went in pairs.
     ids = [notification_ids] if isinstance(notification_ids, int) else notification_ids
-    delivery.notifications_deliver(ids=ids)
+    delivery.notifications_deliver(ids=ids, traces=traces)
 
 
 @shared_task(name="notifications.deliver_stuck")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from messaging import handling
+from messaging import handling, tracing
 from messaging.models import OutboxMessage
 from messaging.registry import groups
 from messaging.wire import RawRecord, encode
@@ -121,3 +121,79 @@ def test_every_handling_of_a_buy_is_in_its_trace_under_the_message_it_handled(
     assert len(deliveries) == 2  # an email and a text in one task, when received and confirmed
     notifying = {s.context.span_id for k, s in handling_of.items() if k[0] == "notifications"}
     assert {d.span_id for d in deliveries} == notifying
+
+
+def test_a_task_delivering_several_orders_delivers_each_in_its_own_trace(
+    traces, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A consumer's batch of two orders' OrderPlaced, each from a trace of its own, makes one
+    delivery task (messaging.oncommit). It is sent in the first order's trace; the second
+    order's email and text are delivered, and announced, in spans of their own trace."""
+    import dataclasses
+    import uuid
+
+    from notifications import delivery
+    from shop.contracts import OrderPlaced
+    from tests.factories import order_placed, record_of
+
+    traced = {}
+    records = []
+    for offset in range(2):
+        order = uuid.uuid4()
+        with tracing.tracer.start_as_current_span("BUY", kind=SpanKind.SERVER) as buy:
+            traced[order] = buy.get_span_context().trace_id
+            fields = tracing.carrier()
+        record = record_of(order_placed(("MUG-001", 1), order_id=order), offset=offset)
+        headers = [*record.headers, ("traceparent", fields["traceparent"].encode())]
+        records.append(dataclasses.replace(record, headers=headers))
+    first, second = traced
+    sent = []
+
+    def send_task(name, args=(), kwargs=None, **options):
+        sent.append((name, args, kwargs or {}, trace.get_current_span().get_span_context()))
+
+    monkeypatch.setattr(current_app, "send_task", send_task)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        handling.handle_batch(groups()["notifications"], records)
+    [(name, (ids,), kwargs, context)] = sent
+    assert name == "notifications.deliver" and len(ids) == 4
+    assert context.trace_id == traced[first]
+    # The task runs in the trace it was sent in (Celery's instrumentation carries it).
+    with (
+        tracing.within({"traceparent": _traceparent(context)}),
+        tracing.tracer.start_as_current_span("run notifications.deliver"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        delivery.notifications_deliver(ids=ids, traces=kwargs["traces"])
+
+    spans = traces.get_finished_spans()
+    handled = {
+        s.attributes["messaging.message.conversation_id"]: s
+        for s in spans
+        if s.name == f"process {OrderPlaced.type_name()}"
+    }
+    assert len(handled) == 2
+    second_handling = next(s for s in handled.values() if s.context.trace_id == traced[second])
+    for step in ("deliver notification", "announce notification"):
+        made = [s for s in spans if s.name == step]
+        assert len(made) == 2, step  # the second order's email and text; none for the first's
+        assert {s.context.trace_id for s in made} == {traced[second]}
+        assert {s.parent.span_id for s in made} == {second_handling.context.span_id}
+    announced = {
+        m.payload["order_id"]: m.traceparent
+        for m in OutboxMessage.objects.filter(
+            type__in=["notifications.EmailSent", "notifications.TextSent"]
+        )
+    }
+    assert {order: _trace_of(tp) for order, tp in announced.items()} == {
+        str(order): f"{trace_id:032x}" for order, trace_id in traced.items()
+    }
+
+
+def _traceparent(context) -> str:
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
+
+
+def _trace_of(traceparent: str) -> str:
+    return traceparent.split("-")[1]

@@ -265,7 +265,7 @@ def test_an_event_read_before_the_one_it_descends_from_waits_for_it(
     assert "OrderPlaced has not been handled yet" in head.last_error
     assert head.next_attempt_at <= timezone.now()
     # The backoff's retry, the "received" deliveries, and the wake-up.
-    assert [c.__module__ for c in scheduled] == [
+    assert [getattr(c, "func", c).__module__ for c in scheduled] == [
         "messaging.parking",
         "notifications.delivery",  # the email and the text, in one task
         "messaging.parking",

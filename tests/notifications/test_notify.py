@@ -91,3 +91,39 @@ def test_a_send_command_delivers_once_per_command(order_id, settings):
         notification_deliver(notification_id=notification.id)
 
     assert list(SentEmail.objects.values_list("subject", flat=True)) == ["Again"]
+
+
+def test_a_batch_of_orders_is_delivered_by_one_task_without_a_failed_handlings_notifications(
+    scheduled, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A consumer's batch of three OrderPlaced, the middle one failing after it decided its
+    email and text: the neighbours' four notifications go in one delivery task, the failed
+    handling's are rolled back with it and are in none (messaging.oncommit)."""
+    import dataclasses
+
+    from messaging import handling, parking
+    from notifications import services
+
+    orders = [uuid.uuid4() for _ in range(3)]
+    notify_ = services.notify
+
+    def notify_then_fail_for_the_middle_one(**kwargs):
+        made = notify_(**kwargs)
+        if kwargs["order_id"] == orders[1]:
+            raise RuntimeError("disk on fire")
+        return made
+
+    monkeypatch.setattr(services, "notify", notify_then_fail_for_the_middle_one)
+    records = [
+        dataclasses.replace(record_of(order_placed(("MUG-001", 1), order_id=order)), offset=i)
+        for i, order in enumerate(orders)
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = handling.handle_batch(registry.group("notifications"), records)
+
+    assert outcomes[1] == parking.PARKED
+    decided = list(Notification.objects.order_by("id").values_list("id", "order_id"))
+    assert {order for _, order in decided} == {orders[0], orders[2]}
+    deliveries = [task for task in scheduled if task[0] == "notifications.deliver"]
+    assert deliveries == [("notifications.deliver", ([i for i, _ in decided],), 0.0)]
