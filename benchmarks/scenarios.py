@@ -288,13 +288,13 @@ def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
     """
     runs: dict[str, list] = {"off": [], "on": []}
     cpu: dict[str, dict[str, float]] = {"off": {}, "on": {}}
-    with telemetry.collector() as endpoint:
+    with telemetry.collector() as collector:
         for turn in range(sizes.telemetry_turns):
             label = ("off", "on", "on", "off")[turn % 4]
             stack.stop_workers()
             stack.stop(*[name for name in ("relay", "web") if name in stack.processes])
             pipeline.wait_for_consumers(0)
-            with telemetry.telemetry_on(stack, endpoint) if label == "on" else nullcontext():
+            with telemetry.telemetry_on(stack, collector) if label == "on" else nullcontext():
                 stack.start_web()
                 stack.start_relay()
                 stack.start_workers(per_group=1)
