@@ -16,7 +16,7 @@ from messaging.models import OutboxMessage
 from shop import services
 from shop.contracts import CancelOrder
 from shop.models import Order
-from shop.views import SESSION_ORDERS
+from shop.views import SESSION_ORDERS, SESSION_ORDERS_KEPT
 from tests.factories import CUSTOMER, product
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,19 @@ def test_buy_records_place_order_and_lands_on_the_order_page(client):
     page = client.get(response.url)
     assert page.status_code == 200
     assert b"PlaceOrder" in page.content
+
+
+def test_a_guests_browser_remembers_its_latest_orders_not_all(client):
+    """The session is read and written whole on every BUY: it keeps the latest
+    SESSION_ORDERS_KEPT orders, and the oldest one's page is no longer this browser's."""
+    product("MUG-001", stock=100)
+    pages = [buy(client, quantity="1").url for _ in range(SESSION_ORDERS_KEPT + 1)]
+
+    remembered = client.session[SESSION_ORDERS]
+    assert len(remembered) == SESSION_ORDERS_KEPT
+    assert list(remembered) == [url.rstrip("/").rsplit("/", 1)[1] for url in pages[1:]]
+    assert client.get(pages[-1]).status_code == 200
+    assert client.get(pages[0]).status_code == 404
 
 
 @pytest.mark.parametrize(
