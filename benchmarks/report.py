@@ -152,6 +152,18 @@ def markdown(data: dict) -> str:
             f"({tables}) in {purge['purge_seconds']:.0f} s, {purge['rows_per_second']:,} rows/s, "
             f"while BUYs arrived at {purge['buy_rate']:g}/s."
         )
+    if data.get("telemetry"):
+        turns = data["telemetry"]["turns"]
+        lines.append(
+            "\nScenario 8, each turn (telemetry, orders/s, BUY p50 at saturation, BUY p50 at "
+            f"{data['telemetry']['paced_rate']:g} orders/s): "
+            + "; ".join(
+                f"{t['telemetry']} {t['orders_per_second']:.1f}/s {t['buy_p50_ms']:.1f} ms "
+                f"{t['paced_buy_p50_ms']:.1f} ms"
+                for t in turns
+            )
+            + "."
+        )
     if data.get("phases"):
         lines.append(
             "\nSeconds per phase: "

@@ -46,13 +46,17 @@ class Sizes:
     # more than telemetry's cost, and more turns let that average out.
     telemetry_orders: int = 1200
     telemetry_turns: int = 8
+    # ... and after each turn's saturated orders, these at half the first turn's throughput:
+    # the BUY as a customer meets it in a shop that keeps up.
+    telemetry_paced_orders: int = 100
     quick: bool = False
 
 
 FULL = Sizes(1000, 4, 8, 2000, 2000, 16, 300, 2, 4, 1500)
 QUICK = Sizes(
     40, 2, 4, 20, 20, 4, 10, 1, 2, 240,
-    purge_rows=20_000, telemetry_orders=10, telemetry_turns=4, quick=True,
+    purge_rows=20_000, telemetry_orders=10, telemetry_turns=4, telemetry_paced_orders=4,
+    quick=True,
 )  # fmt: skip
 
 
