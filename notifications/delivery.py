@@ -88,7 +88,7 @@ def notifications_deliver(
     sent = []
     for i, notification in enumerate(claimed):
         if i and monotonic() - started > lease / 2:
-            _give_back(claimed[i:])
+            _give_back(claimed[i:], traces)
             break
         with tracing.resumed(traces.get(str(notification.id)), "deliver notification"):
             try:
@@ -213,8 +213,9 @@ def _claim(ids: list[int]) -> tuple[dict[int, Notification], list[Notification]]
     return rows, claimed
 
 
-def _give_back(claimed: list[Notification]) -> None:
-    """Claimed but not attempted: pending again, due now, with the attempt not counted."""
+def _give_back(claimed: list[Notification], traces: dict[str, dict[str, str]]) -> None:
+    """Claimed but not attempted: pending again, due now, with the attempt not counted,
+    each still in the trace it was decided in."""
     with transaction.atomic():
         for notification in claimed:
             Notification.objects.filter(
@@ -225,7 +226,7 @@ def _give_back(claimed: list[Notification]) -> None:
                 claimed_at=None,
                 next_attempt_at=Now(),
             )
-        schedule([notification.id for notification in claimed])
+        schedule([notification.id for notification in claimed], traces=traces)
 
 
 def _send(notification: Notification) -> bool:
@@ -349,19 +350,27 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), conf.get("RETRY_BACKOFF_MAX_SECONDS")))
 
 
-def schedule(notification_ids: list[int], *, countdown: float = 0.0) -> None:
+def schedule(
+    notification_ids: list[int],
+    *,
+    countdown: float = 0.0,
+    traces: dict[str, dict[str, str]] | None = None,
+) -> None:
     """An attempt at the notifications, once the transaction commits: in `countdown`
     seconds, in one task; or, due now, in tasks of up to DELIVERY_BATCH together with what
     the other handlings of a consumer's batch decided (messaging.oncommit).
 
-    Each notification keeps the trace it was decided in (`tracing.carrier`): a task of
-    several orders' notifications runs in the first one's trace and delivers each of the
-    others in a span of its own order's trace.
+    Each notification keeps the trace it was decided in (`tracing.carrier`, or `traces`
+    by id when it was decided elsewhere): a task of several orders' notifications runs in
+    the first one's trace and delivers each of the others in a span of its own order's
+    trace.
     """
     if not notification_ids:
         return
     if not countdown:
-        oncommit.together(_send_tasks, [(i, tracing.carrier()) for i in notification_ids])
+        here = tracing.carrier()
+        items = [(i, (traces or {}).get(str(i), here)) for i in notification_ids]
+        oncommit.together(_send_tasks, items)
         return
     ids = list(notification_ids)
     transaction.on_commit(

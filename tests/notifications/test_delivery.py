@@ -6,6 +6,7 @@ import smtplib
 import threading
 
 import pytest
+from celery import current_app
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -246,7 +247,7 @@ def test_an_orders_email_and_text_are_delivered_by_one_claim_and_one_mark(news, 
 
 
 def test_what_is_not_sent_within_half_a_lease_is_given_back_for_a_task_of_its_own(
-    news, settings, scheduled, django_capture_on_commit_callbacks, monkeypatch
+    news, settings, django_capture_on_commit_callbacks, monkeypatch
 ):
     """A slow provider: the email took longer than half the lease, so the text, claimed
     with it, is not sent on the same claim, where its lease could end mid-send."""
@@ -255,12 +256,19 @@ def test_what_is_not_sent_within_half_a_lease_is_given_back_for_a_task_of_its_ow
     monkeypatch.setattr(delivery, "monotonic", lambda: next(clock))
     email, text = news
 
+    sent_in = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    tasks = []
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, args=(), kwargs=None, **o: tasks.append(kwargs)
+    )
+
     with django_capture_on_commit_callbacks(execute=True):
-        notifications_deliver(ids=[email.id, text.id])
+        notifications_deliver(ids=[email.id, text.id], traces={str(text.id): sent_in})
 
     email.refresh_from_db()
     text.refresh_from_db()
     assert (email.status, email.attempts) == ("sent", 1)
     assert (text.status, text.attempts, text.claimed_at) == ("pending", 0, None)
-    assert scheduled == [("notifications.deliver", ([text.id],), 0.0)]
+    # A task of its own, still in the trace the text was decided in.
+    assert tasks == [{"traces": {str(text.id): sent_in}}]
     assert notification_deliver(notification_id=text.id).status == "sent"
