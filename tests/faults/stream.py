@@ -41,7 +41,9 @@ class Stream:
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
-        self.client = Client()
+        # Each order is another customer's, bought from a browser of its own (a browser
+        # remembers only its latest orders), which is also the one that cancels it.
+        self.browsers: dict[uuid.UUID, Client] = {}
 
     def place(self, count: int) -> list[uuid.UUID]:
         """BUY `count` times; every one must be accepted (whatever Kafka is doing)."""
@@ -60,10 +62,12 @@ class Stream:
             "phone": "+1 555 0100",
             "address": address,
         }
-        response = self.client.post(f"/products/{sku.lower()}/buy/", form)
+        browser = Client()
+        response = browser.post(f"/products/{sku.lower()}/buy/", form)
         assert response.status_code == 302, response.content[:500]
         order_id = uuid.UUID(response["Location"].rstrip("/").rsplit("/", 1)[-1])
         self.placed.append(order_id)
+        self.browsers[order_id] = browser
         return order_id
 
     def cancel_some(self, count: int) -> int:
@@ -75,7 +79,7 @@ class Stream:
         )
         chosen = self.random.sample(cancellable, min(count, len(cancellable)))
         for order_id in chosen:
-            response = self.client.post(f"/orders/{order_id}/cancel/")
+            response = self.browsers[order_id].post(f"/orders/{order_id}/cancel/")
             assert response.status_code == 302
         self.cancel_requests += len(chosen)
         return len(chosen)

@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 
 import pytest
+from django.test import Client
 
 from loyalty import selectors
 from loyalty.models import Award
@@ -23,24 +24,28 @@ WORKER = "worker-loyalty"
 REGULAR = "regular@example.com"  # one customer with several orders: a balance adds up
 
 
-def buy_as(shop, email: str, sku: str, quantity: int):
+def buy_as(shop, browser: Client, email: str, sku: str, quantity: int):
     form = {"quantity": str(quantity), "name": "Regular", "email": email,
             "phone": "+1 555 0100", "address": ADDRESS}  # fmt: skip
-    response = shop.stream.client.post(f"/products/{sku.lower()}/buy/", form)
+    response = browser.post(f"/products/{sku.lower()}/buy/", form)
     assert response.status_code == 302, response.content[:500]
     order_id = uuid.UUID(response["Location"].rstrip("/").rsplit("/", 1)[-1])
     shop.stream.placed.append(order_id)
+    shop.stream.browsers[order_id] = browser
     return order_id
 
 
 def test_loyalty_started_after_the_orders_awards_what_they_imply(shop):
     shop.stack.start_all(without=[WORKER])
     shop.stream.place(30)
-    regular = [buy_as(shop, REGULAR, sku, n) for sku, n in (("FLT-TEE", 2), ("FLT-PEN", 3))]
-    regular.append(buy_as(shop, REGULAR, "FLT-MUG", 1))
+    browser = Client()  # the regular customer's
+    regular = [
+        buy_as(shop, browser, REGULAR, sku, n) for sku, n in (("FLT-TEE", 2), ("FLT-PEN", 3))
+    ]
+    regular.append(buy_as(shop, browser, REGULAR, "FLT-MUG", 1))
     shop.wait(lambda: Order.objects.count() == 33, what="the shop to place every order")
     # The regular customer's last order, and some others, are cancelled before loyalty runs.
-    cancelled = shop.stream.client.post(f"/orders/{regular[-1]}/cancel/")
+    cancelled = browser.post(f"/orders/{regular[-1]}/cancel/")
     assert cancelled.status_code == 302
     shop.stream.cancel_some(4)
     shop.wait(
