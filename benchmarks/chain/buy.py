@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 
 from shop.forms import BuyForm
 from shop.models import Order, OrderLine, Product
+from shop.views import SESSION_ORDERS_KEPT
 
 from . import commands, services
 
@@ -91,6 +92,6 @@ def buy(request: HttpRequest, slug: str) -> HttpResponse:
     # As the shop's BUY does: this browser can follow its order, and the form is prefilled.
     orders = request.session.get("orders", {})
     orders[order_id] = str(order.correlation_id)
-    request.session["orders"] = orders
+    request.session["orders"] = dict(list(orders.items())[-SESSION_ORDERS_KEPT:])
     request.session["customer"] = customer
     return redirect("shop:order", order_id=order.id)
