@@ -41,7 +41,8 @@ def gathering() -> Iterator[None]:
 
 def together(flush: Flush, items: Iterable) -> None:
     """`flush(items)` once the transaction commits, with the items of the whole batch when
-    a batch is being gathered (`gathering`), in the order they were given."""
+    a batch is being gathered (`gathering`), in the order they were given. Items are
+    gathered by `flush` itself: pass a module's function, not a new lambda each time."""
     items = list(items)
     if not items:
         return

@@ -60,7 +60,9 @@ EARLY_TOLERANCE = timedelta(seconds=1)
 # Lost deliveries queued again per sweep; the rest on the next sweep.
 SWEEP_BATCH = 500
 # The most notifications one task attempts (a batch's, the sweep's, an operator's
-# retries): its sends run one after another within half a lease.
+# retries): its sends run one after another, so a slow provider's time adds up in one
+# task (what half a lease does not cover is given back, for a task of its own), while
+# fewer tasks are what made a busy notifications worker keep up.
 DELIVERY_BATCH = 10
 
 

@@ -7,6 +7,9 @@ from . import delivery
 
 # No Celery retries: a failed attempt schedules the next itself, from the row
 # (notifications.delivery), and the sweep below finds any task that was lost.
+# `traces` is sent only when traces are on. A worker older than it fails such a task
+# (TypeError): during a rolling upgrade its notifications wait for the sweep, about
+# OVERDUE_SECONDS, until every worker runs this version.
 @shared_task(name="notifications.deliver")
 def deliver(notification_ids: list[int] | int, traces: dict | None = None) -> None:
     # A single id: a task queued before deliveries went in pairs.
