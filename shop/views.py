@@ -92,11 +92,16 @@ def buy(request: HttpRequest, slug: str) -> HttpResponse:
         lines=[RequestedLine(sku=item.sku, quantity=form.cleaned_data["quantity"])],
         account_id=request.user.id if request.user.is_authenticated else None,
     )
-    orders = request.session.get(SESSION_ORDERS, {})
-    orders[str(placed.order_id)] = str(placed.correlation_id)
-    request.session[SESSION_ORDERS] = dict(list(orders.items())[-SESSION_ORDERS_KEPT:])
+    remember_order(request, placed.order_id, placed.correlation_id)
     request.session[SESSION_CUSTOMER] = form.customer_data()
     return redirect("shop:order", order_id=placed.order_id)
+
+
+def remember_order(request: HttpRequest, order_id: UUID, correlation_id: UUID) -> None:
+    """This browser may follow the order: its session keeps its latest SESSION_ORDERS_KEPT."""
+    orders = request.session.get(SESSION_ORDERS, {})
+    orders[str(order_id)] = str(correlation_id)
+    request.session[SESSION_ORDERS] = dict(list(orders.items())[-SESSION_ORDERS_KEPT:])
 
 
 @require_GET

@@ -21,7 +21,7 @@ from kafka import KafkaProducer
 
 from shop.forms import BuyForm
 from shop.models import Order, OrderLine, Product
-from shop.views import SESSION_ORDERS_KEPT
+from shop.views import SESSION_CUSTOMER, remember_order
 
 from . import commands, services
 
@@ -90,8 +90,6 @@ def buy(request: HttpRequest, slug: str) -> HttpResponse:
         for future in futures:
             future.get(timeout=SEND_TIMEOUT)
     # As the shop's BUY does: this browser can follow its order, and the form is prefilled.
-    orders = request.session.get("orders", {})
-    orders[order_id] = str(order.correlation_id)
-    request.session["orders"] = dict(list(orders.items())[-SESSION_ORDERS_KEPT:])
-    request.session["customer"] = customer
+    remember_order(request, order.id, order.correlation_id)
+    request.session[SESSION_CUSTOMER] = customer
     return redirect("shop:order", order_id=order.id)
