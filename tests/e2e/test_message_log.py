@@ -13,7 +13,7 @@ from messagelog.models import MessageRecord
 from messagelog.outcomes import followers
 from messaging.kafka import reader
 from messaging.models import BrokerLoss, DeadLetter, HandlingFailure, InboxEntry, OutboxMessage
-from notifications.models import SentEmail, SentText
+from notifications.models import Notification, SentEmail, SentText
 from shop.models import Order
 from tests.e2e.conversation import buy, settled
 from tests.factories import product
@@ -34,9 +34,18 @@ def test_two_orders_are_logged_completely_and_each_reads_as_one_conversation(
     refused = wait_until(lambda: settled(refused_id), what="the umbrella order to settle")
     assert (dispatched.status, refused.status) == (Order.Status.DISPATCHED, Order.Status.CANCELLED)
     # received, confirmed and dispatched; received and cancelled: by email and by text.
+    # Sent, then announced (EmailSent, TextSent) once the task's sends are all done: a task
+    # may carry several orders' notifications, so wait for the announcements, not the sends.
     wait_until(
-        lambda: SentEmail.objects.count() == 5 and SentText.objects.count() == 5,
-        what="every email and text",
+        lambda: (
+            SentEmail.objects.count() == 5
+            and SentText.objects.count() == 5
+            and Notification.objects.filter(
+                order_id__in=[dispatched_id, refused_id], status=Notification.Status.SENT
+            ).count()
+            == 10
+        ),
+        what="every email and text, sent and announced",
     )
     conversations = {dispatched.correlation_id, refused.correlation_id}
     wait_until(lambda: log_is_complete(conversations), what="the message log to be complete")

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from messagelog.models import MessageRecord
 from messaging.models import HandlingFailure, InboxEntry, OutboxMessage
-from notifications.models import SentEmail, SentText
+from notifications.models import Notification, SentEmail, SentText
 from shop.models import Order
 from tests.e2e.conversation import buy, settled
 from tests.factories import product
@@ -61,9 +61,17 @@ def test_one_buy_moves_every_counter_by_what_it_caused(live_server, metrics_port
 
     order_id = buy(live_server, "MUG-001", 1)
     wait_until(lambda: settled(order_id), what="the order to be dispatched")
+    # Sent, then announced (EmailSent, TextSent) in a transaction of their own: wait for both.
     wait_until(
-        lambda: SentText.objects.count() == 3 and SentEmail.objects.count() == 3,
-        what="the three emails and texts",
+        lambda: (
+            SentText.objects.count() == 3
+            and SentEmail.objects.count() == 3
+            and Notification.objects.filter(
+                order_id=order_id, status=Notification.Status.SENT
+            ).count()
+            == 6
+        ),
+        what="the three emails and texts, sent and announced",
     )
     correlation = Order.objects.get(id=order_id).correlation_id
     wait_until(
