@@ -84,7 +84,7 @@ def run_clients(
     send: Callable[[Browser, object], Sample],
     *,
     host: str,
-    port: int,
+    port: int | tuple[int, ...],
     on_sample: Callable[[Sample], None] = lambda s: None,
     prepare: Callable[[Browser], None] = lambda b: None,
     rate: float | None = None,
@@ -93,7 +93,10 @@ def run_clients(
 
     Closed loop by default (each client sends its next request when the last one answered);
     with `rate`, the i-th request is sent no earlier than i / rate seconds after the start.
+    With several ports (servers), the i-th request goes to the (i mod n)-th, each client
+    keeping a browser for each: one stream, its requests dealt to the servers in turn.
     """
+    ports = (port,) if isinstance(port, int) else port
     work = iter(enumerate(requests))
     begin = time.perf_counter()
     lock = threading.Lock()
@@ -101,9 +104,10 @@ def run_clients(
     errors: list[BaseException] = []
 
     def client() -> None:
-        browser = Browser(host, port)
+        browsers = [Browser(host, p) for p in ports]
         try:
-            prepare(browser)
+            for browser in browsers:
+                prepare(browser)
             while not errors:
                 with lock:
                     item = next(work, None)
@@ -111,13 +115,14 @@ def run_clients(
                     return
                 if rate:
                     time.sleep(max(0.0, begin + item[0] / rate - time.perf_counter()))
-                sample = send(browser, item[1])
+                sample = send(browsers[item[0] % len(browsers)], item[1])
                 samples[item[0]] = sample
                 on_sample(sample)
         except BaseException as exc:  # re-raised in the caller's thread below
             errors.append(exc)
         finally:
-            browser.close()
+            for browser in browsers:
+                browser.close()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for thread in threads:

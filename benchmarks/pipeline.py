@@ -58,12 +58,14 @@ def run(
     strict: bool = True,
     seed: int = 11,
     on_handled: Callable[[], None] = lambda: None,
+    ports: tuple[int, ...] = (),
 ) -> PipelineRun:
     """Place `count` orders and follow them to the end.
 
     `rate` paces the BUYs; `window` holds a BUY back while that many orders are between
     their BUY and their dispatch, so the load is what the pipeline sustains (see Window).
     `on_handled` is called once every order is handled, before the results are read.
+    `ports` deals the BUYs to those web servers in turn (the stack's "web" by default).
     """
     chosen = web.products_for(products, count, seed=seed)
     gate = Window(window) if window else None
@@ -82,6 +84,7 @@ def run(
             rate=rate,
             on_sample=bought,
             before=gate.enter if gate else None,
+            ports=ports,
         )
     finally:
         if gate:
@@ -209,15 +212,16 @@ class _Admin(KafkaAdminClient):
         return obj
 
 
-def warm_up(stack: Stack, products: list[Product], *, members: int, clients: int) -> None:
+def warm_up(stack: Stack, products: list[Product], *, members: int, clients: int, ports=()) -> None:
     """Joined groups, loaded code, open connections: none of it is part of any figure."""
     wait_for_consumers(members)
     run(
         stack,
         products,
-        count=clients,
+        count=clients * max(len(ports), 1),
         clients=clients,
         timeout=120,
         window=clients,
         seed=3,
+        ports=ports,
     )

@@ -156,10 +156,11 @@ def markdown(data: dict) -> str:
         turns = data["telemetry"]["turns"]
         lines.append(
             "\nScenario 8, each turn (telemetry, orders/s, BUY p50 at saturation, BUY p50 at "
-            f"{data['telemetry']['paced_rate']:g} orders/s): "
+            f"{data['telemetry']['paced_rate']:g} orders/s on the turn's web server / on its "
+            "twin with telemetry off): "
             + "; ".join(
                 f"{t['telemetry']} {t['orders_per_second']:.1f}/s {t['buy_p50_ms']:.1f} ms "
-                f"{t['paced_buy_p50_ms']:.1f} ms"
+                f"{t['paced_buy_p50_ms']:.1f} / {t.get('paced_twin_p50_ms', 0):.1f} ms"
                 for t in turns
             )
             + "."

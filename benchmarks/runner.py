@@ -46,9 +46,10 @@ class Sizes:
     # more than telemetry's cost, and more turns let that average out.
     telemetry_orders: int = 1200
     telemetry_turns: int = 8
-    # ... and after each turn's saturated orders, these at half the first turn's throughput:
-    # the BUY as a customer meets it in a shop that keeps up.
-    telemetry_paced_orders: int = 100
+    # ... and after each turn's saturated orders, these at half the first turn's throughput,
+    # dealt in turn to the turn's web server and to a twin with telemetry off: the BUY as a
+    # customer meets it in a shop that keeps up, on against off under the same load.
+    telemetry_paced_orders: int = 200
     quick: bool = False
 
 

@@ -57,8 +57,13 @@ class Stack:
     """The application processes of one benchmark run, by name."""
 
     log_dir: Path
-    port: int = 0
+    # Each web server's port, by process name; "web" is the one every scenario's BUYs go to.
+    ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, Service] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return self.ports["web"]
 
     @property
     def base_url(self) -> str:
@@ -76,17 +81,19 @@ class Stack:
         self.processes[name] = service
         return service
 
-    def start_web(self, *, workers: int = 2) -> None:
-        self.port = free_ports(1, HOST)[0]
+    def start_web(self, *, workers: int = 2, name: str = "web") -> int:
+        """A web server as the Procfile starts it, on a free port (returned)."""
+        port = self.ports[name] = free_ports(1, HOST)[0]
         # The Procfile line reads them through the shell.
-        os.environ.update({"PORT": str(self.port), "WEB_HOST": HOST, "WEB_WORKERS": str(workers)})
-        service = self.start("web", _procfile()["web"])
+        os.environ.update({"PORT": str(port), "WEB_HOST": HOST, "WEB_WORKERS": str(workers)})
+        service = self.start(name, _procfile()["web"])
         wait_until(
-            lambda: accepts_connections(HOST, self.port),
+            lambda: accepts_connections(HOST, port),
             what="gunicorn",
             timeout=60,
             service=service,
         )
+        return port
 
     def start_relay(self) -> None:
         self.start("relay", _python(_procfile()["relay"]))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from shop.models import Product
 
 from .clients import Browser, Sample, run_clients
-from .stack import Stack
+from .stack import HOST, Stack
 
 
 @dataclass
@@ -59,8 +59,10 @@ def post_form(
     on_sample: Callable[[Sample], None] = lambda s: None,
     before: Callable[[], None] | None = None,
     expect: int = 302,
+    ports: tuple[int, ...] = (),
 ) -> RequestRun:
-    """POST the BUY form once per product, through `clients` browsers."""
+    """POST the BUY form once per product, through `clients` browsers, to the stack's web
+    server or to each of `ports` in turn."""
     form_page = f"/products/{products[0].slug}/"
 
     def send(browser: Browser, item) -> Sample:
@@ -68,7 +70,7 @@ def post_form(
         if before is not None:
             before()  # outside the timed part: waiting to send is not the request's latency
         sample = browser.post_form(
-            path_of(product), customer(i), referer=stack.base_url + form_page
+            path_of(product), customer(i), referer=f"http://{HOST}:{browser.port}{form_page}"
         )
         if sample.status != expect:
             raise RuntimeError(f"POST {path_of(product)} answered {sample.status}")
@@ -80,8 +82,8 @@ def post_form(
         clients,
         list(enumerate(products)),
         send,
-        host="127.0.0.1",
-        port=stack.port,
+        host=HOST,
+        port=ports or stack.port,
         prepare=lambda browser: browser.csrf_token(form_page),
         rate=rate,
     )
