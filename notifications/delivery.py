@@ -30,6 +30,7 @@ recognise it by; and the row stayed locked for as long as the mail server took.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import parseaddr
 from time import monotonic
@@ -265,28 +266,40 @@ def _mark_sent(
         )
         # One a later attempt marked (this one's lease had ended) was announced by it.
         marking = [n for n in rows if n.status != Status.SENT]
-        for notification in marking:
-            if not delivered_now[notification.id]:
-                logger.info(
-                    "Notification %s: the provider already had %s; an earlier attempt delivered it",
-                    notification.id,
-                    notification.dedup_key,
-                )
-            # Whatever the row says now (a later attempt may hold it), this send happened.
-            notification.status = Status.SENT
-            notification.sent_at = notification.db_now
-            notification.next_attempt_at = None
-            if notification.order_id in erased:
-                # Its customer was erased while this attempt was sending: what the backend
-                # kept of it goes too (the row itself was erased then).
-                forget_sent(key=notification.dedup_key)
-            with tracing.resumed(traces.get(str(notification.id)), "announce notification"):
-                outbox.send(
-                    _announcement(notification),
-                    caused_by=CauseRef(notification.caused_by, notification.correlation_id),
-                )
+        with outbox.bulk() as announce:  # the batch's announcements in one INSERT
+            for notification in marking:
+                _mark(notification, delivered_now[notification.id], erased, announce, traces)
         Notification.objects.bulk_update(marking, ["status", "sent_at", "next_attempt_at"])
     return rows
+
+
+def _mark(
+    notification: Notification,
+    delivered_now: bool,
+    erased: set,
+    announce: Callable[..., object],
+    traces: dict[str, dict[str, str]],
+) -> None:
+    """Mark one notification sent, and announce it in its own trace."""
+    if not delivered_now:
+        logger.info(
+            "Notification %s: the provider already had %s; an earlier attempt delivered it",
+            notification.id,
+            notification.dedup_key,
+        )
+    # Whatever the row says now (a later attempt may hold it), this send happened.
+    notification.status = Status.SENT
+    notification.sent_at = notification.db_now
+    notification.next_attempt_at = None
+    if notification.order_id in erased:
+        # Its customer was erased while this attempt was sending: what the backend kept of
+        # it goes too (the row itself was erased then).
+        forget_sent(key=notification.dedup_key)
+    with tracing.resumed(traces.get(str(notification.id)), "announce notification"):
+        announce(
+            _announcement(notification),
+            caused_by=CauseRef(notification.caused_by, notification.correlation_id),
+        )
 
 
 def _announcement(notification: Notification) -> EmailSent | TextSent:

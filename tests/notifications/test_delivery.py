@@ -235,6 +235,7 @@ def test_an_orders_email_and_text_are_delivered_by_one_claim_and_one_mark(news, 
     # check, the two announcements: one statement each for both, not one per notification.
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     assert statements.count("UPDATE") == 2
+    assert sum('INTO "messaging_outboxmessage"' in q["sql"] for q in queries.captured_queries) == 1
     assert sum("FOR UPDATE" in q["sql"] for q in queries.captured_queries) == 2
     # Each send, as a deduplicating provider takes it, is one INSERT: its key's constraint
     # recognises a repeat, with no SELECT before it.
