@@ -49,7 +49,7 @@ class Sizes:
     # ... and after each turn's saturated orders, these at half the first turn's throughput,
     # dealt in turn to the turn's web server and to a twin with telemetry off: the BUY as a
     # customer meets it in a shop that keeps up, on against off under the same load.
-    telemetry_paced_orders: int = 200
+    telemetry_paced_orders: int = 300
     quick: bool = False
 
 
