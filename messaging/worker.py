@@ -14,7 +14,7 @@ import logging
 import threading
 
 from celery import Celery, bootsteps
-from celery.signals import beat_init
+from celery.signals import beat_init, task_postrun, task_prerun
 from click import Option
 
 logger = logging.getLogger(__name__)
@@ -97,3 +97,15 @@ def install(app: Celery) -> None:
     app.steps["worker"].add(Metrics)
     app.steps["worker"].add(KafkaConsumers)
     beat_init.connect(_scheduler_beats, weak=False)
+    # Around each task as around each request: a connection kept for DATABASE_CONN_MAX_AGE,
+    # and one left unusable by the last task (the database restarted) replaced.
+    task_prerun.connect(_close_old_connections, weak=False)
+    task_postrun.connect(_close_old_connections, weak=False)
+
+
+def _close_old_connections(sender=None, **kwargs) -> None:
+    from django.db import close_old_connections
+
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # run in its caller's thread, maybe inside the caller's transaction
+    close_old_connections()
