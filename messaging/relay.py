@@ -27,7 +27,7 @@ from contextlib import contextmanager, suppress
 
 import psycopg
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef
+from django.db.models import BooleanField, Exists, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
@@ -214,11 +214,26 @@ class Relay:
 
 
 def _next_rows():
-    """Pending rows in id order, without those behind a refused row of the same key."""
+    """Pending rows in id order, without those behind a refused row of the same key.
+
+    Why `id >= the first unpublished id`, which every pending row meets anyway: a row's
+    entry in the pending index outlives its publishing until a vacuum removes it, and the
+    planner, expecting a handful of rows, reads that index with a bitmap scan, which visits
+    the row of every such entry on every poll (12,877 of them, 2.4 ms, in a benchmark
+    between two vacuums). The first id is found by walking the index in order, a plain
+    index scan, and that marks each entry whose row no transaction can see any more as
+    dead, so the next poll skips it; the main scan then starts at the first pending row.
+    """
     refused_before = OutboxMessage.objects.refused().filter(
         key=OuterRef("key"), id__lt=OuterRef("id")
     )
-    return OutboxMessage.objects.pending().filter(~Exists(refused_before)).order_by("id")
+    first = OutboxMessage.objects.filter(published_at=None).order_by("id").values("id")[:1]
+    return (
+        OutboxMessage.objects.pending()
+        .filter(id__gte=Subquery(first))
+        .filter(~Exists(refused_before))
+        .order_by("id")
+    )
 
 
 def _stamp(published: list) -> None:
