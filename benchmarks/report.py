@@ -128,7 +128,9 @@ def markdown(data: dict) -> str:
         )
     for name, run in data.get("completeness", {}).items():
         lines.append(
-            f"\nPipeline run *{name}*: {run['handled']} of {run['placed']} orders handled to the "
+            f"\nPipeline run *{name}*"
+            + (f" at {run['orders_per_second']:g} orders/s" if "orders_per_second" in run else "")
+            + f": {run['handled']} of {run['placed']} orders handled to the "
             f"end; {run['lost_to_dead_letters']} lost to dead letters"
             + (
                 f" ({'; '.join(f'{n}× {k}' for k, n in run['dead_letters'].items())})"
