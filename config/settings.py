@@ -179,11 +179,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes a task's database connection before and after every task
-# unless this is set, and then once in this many tasks: every delivery and every packing
-# timer paid for a new PostgreSQL backend (1.7 per order at saturation). A task's
-# connection lives as a request's does instead (messaging.worker: Django's
-# close_old_connections around each task, so DATABASE_CONN_MAX_AGE and the health checks
-# apply).
+# unless this is set, and then the calling thread's once in about this many tasks of the
+# process: every delivery and every packing timer paid for a new PostgreSQL backend (1.7
+# per order at saturation). A task's connection lives as a request's does instead
+# (messaging.worker: Django's close_old_connections around each task, so
+# DATABASE_CONN_MAX_AGE and the health checks apply).
 CELERY_DB_REUSE_MAX = 1000
 # Each app's tasks run on its own worker (see the Procfile).
 CELERY_TASK_ROUTES = {

@@ -48,7 +48,8 @@ def bulk() -> Iterator[Callable[..., Metadata]]:
     """`send` for many messages written in one INSERT when the block ends, in the order
     they were sent (the relay publishes by id): `with outbox.bulk() as send: send(...)`.
     Nothing is written if the block raises. Each message still gets the trace context it
-    is sent in."""
+    is sent in. Inside the block, send through it only: a plain `outbox.send` there would
+    be written first, ahead of messages sent before it."""
     _check_transaction(alone=False)
     rows: list[OutboxMessage] = []
 
