@@ -336,8 +336,7 @@ def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
                 )
             runs[label].append(run)
             latencies = slow.buy.latencies()
-            web_slot, twin_slot = (0, 1) if turn % 2 == 0 else (1, 0)
-            ours, twins = latencies[web_slot::2], latencies[twin_slot::2]
+            ours, twins = latencies[both.index(stack.port) :: 2], latencies[both.index(twin) :: 2]
             paced[label]["web"] += ours
             paced[label]["twin"] += twins
             for kind, seconds in used.items():
