@@ -62,9 +62,7 @@ def dead_letter(
     transaction.on_commit(lambda: current_app.send_task("messaging.publish_dead_letters"))
     # A type nobody knows is any string a producer wrote: not a label.
     known = reason not in (DeadLetter.Reason.MALFORMED, DeadLetter.Reason.UNKNOWN_TYPE)
-    transaction.on_commit(
-        lambda: metrics.handled(group_name, message_type if known else "", "dead_lettered")
-    )
+    metrics.handled(group_name, message_type if known else "", "dead_lettered")
     failed = {"reason": reason, "error": error, "traceback": trace, "attempts": attempts}
     letter, created = DeadLetter.objects.get_or_create(
         group=group_name,

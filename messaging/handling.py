@@ -18,33 +18,81 @@ met before its cause is recorded, and the late cause is compensated on arrival.
 Decided against: pausing the whole partition (one bad order would hold up every order
 that shares its partition) and handling later records anyway (a cancellation could then
 be handled before the placement it cancels, and be lost when the placement is retried).
+And a savepoint for every record of every batch: with its release and the record's own
+inbox INSERT, three round trips per record and group that a failure, which is rare, would
+need. A batch pays for them only when one of its records fails (`in_batch`).
 """
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import transaction
 
-from . import metrics, oncommit, parking
-from .inbox import HandlerFailed, Seen, handle_record
+from . import metrics, oncommit, parking, tracing
+from .inbox import HandlerFailed, Seen, Undone, handle_record
+from .metadata import Metadata
 from .registry import ConsumerGroup
 from .tracing import Mode
 from .wire import RawRecord
 
+T = TypeVar("T")
+
 
 def handle_batch(group: ConsumerGroup, records: list[RawRecord]) -> list[str]:
-    """Handle a batch (a poll's records, a replay's), in order, in one transaction; returns
-    each outcome.
+    """Handle a batch (a poll's records), in order, in one transaction; returns each outcome.
 
-    Each record is handled in a savepoint of the batch's transaction (the inbox's own
-    `atomic` block nests as one), so a record whose handler fails rolls back alone and is
-    parked, as it would be in a transaction of its own, while its neighbours' effects
-    commit with the batch. One commit per batch instead of one per record is what makes a
-    busy group cheap; the consumer commits the offsets after this returns, so a crash
-    before the commit reads the whole batch again and nothing was kept of it. What the
-    handlings start after the commit through `oncommit.together` starts once for the batch.
+    See `in_batch`: the consumer commits the offsets after this returns, so a crash before
+    the commit reads the whole batch again and nothing was kept of it.
     """
-    with transaction.atomic(), oncommit.gathering():
-        parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
-        seen = Seen(group.name, records)
-        return [handle(group, record, parked, seen=seen) for record in records]
+    return in_batch(
+        group.name, records, lambda record, parked, seen: handle(group, record, parked, seen=seen)
+    )
+
+
+def in_batch(
+    group_name: str,
+    records: list[RawRecord],
+    each: Callable[[RawRecord, set[str], Seen], T],
+    *,
+    before_commit: Callable[[], None] = lambda: None,
+) -> list[T]:
+    """`each(record, parked, seen)` for every record of a batch, in order, in one
+    transaction, with `before_commit()` last in it (a replay's checkpoint); returns what
+    each call returned.
+
+    One commit per batch instead of one per record is what makes a busy group cheap. The
+    batch is first handled optimistically: no savepoint per record, and the group's inbox
+    rows written together at the end, in one INSERT. If any record fails (or another
+    member handled one of them meanwhile), that whole try is undone and the batch is
+    handled again, each record in a savepoint of its own (the inbox's own `atomic` block
+    nests as one): a record whose handler fails then rolls back alone and is parked, as it
+    would be in a transaction of its own, while its neighbours' effects commit with the
+    batch. What the handlings start after the commit through `oncommit.together` starts
+    once for the batch; nothing of the undone try is counted, started or reported as done
+    (its handling spans end marked `undone`).
+    """
+    try:
+        return _try(group_name, records, each, before_commit, optimistic=True)
+    except Undone:
+        return _try(group_name, records, each, before_commit, optimistic=False)
+
+
+def _try(group_name, records, each, before_commit, *, optimistic: bool) -> list:
+    seen, undone = None, False
+    try:
+        with transaction.atomic(), oncommit.gathering():
+            parked = parking.parked_keys(group_name, {parking.key_of(r) for r in records})
+            seen = Seen(group_name, records, optimistic=optimistic)
+            results = [each(record, parked, seen) for record in records]
+            seen.write()
+            before_commit()
+    except Undone:
+        undone = True
+        raise
+    finally:
+        if seen is not None:
+            tracing.end(seen.spans, undone=undone)
+    return results
 
 
 def handle(
@@ -54,16 +102,18 @@ def handle(
     *,
     mode: Mode = Mode.LIVE,
     seen: Seen | None = None,
+    decoded: tuple[Metadata, dict] | None = None,
 ) -> str:
     """Handle one record now, or queue it behind its key's parked records.
 
     `parked` is the batch's set of parked keys, kept up to date as records are parked;
     `mode` says whether the consumer read it or a replay did (messaging.tracing); `seen`
-    is the batch's view of the inbox (messaging.inbox.Seen).
+    is the batch's view of the inbox (messaging.inbox.Seen); `decoded`, the record as
+    messaging.wire.decode reads it, when the caller has read it already.
     """
     key = parking.key_of(record)
     if key not in parked:
-        return _handle_or_park(group, key, record, parked, mode, seen)
+        return _handle_or_park(group, key, record, parked, mode, seen, decoded)
     with transaction.atomic():
         parking.lock(group.name, key)
         metadata = parking.metadata_of(record)
@@ -75,17 +125,17 @@ def handle(
         # Nothing parked must go first (the queue drained meanwhile, or all of it was
         # written later on other partitions): handle it now, still holding the key's lock,
         # so that a retry of a later message cannot slip in before it.
-        outcome = _handle_or_park(group, key, record, parked, mode, seen)
+        outcome = _handle_or_park(group, key, record, parked, mode, seen, decoded)
         if outcome != parking.PARKED:
             parking.wake_head(group.name, key)  # it may be what the head waits for
         return outcome
 
 
 def _handle_or_park(
-    group, key: str, record: RawRecord, parked: set[str], mode: Mode, seen: Seen | None
+    group, key: str, record: RawRecord, parked: set[str], mode: Mode, seen: Seen | None, decoded
 ) -> str:
     try:
-        return handle_record(group, record, mode=mode, seen=seen)
+        return handle_record(group, record, mode=mode, seen=seen, decoded=decoded)
     except HandlerFailed as failure:
         parking.park_failed(group.name, key, record, failure)
         parked.add(key)

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -26,6 +27,7 @@ from .contracts import Message, UnknownMessageType, UnknownVersion, message_clas
 from .deadletters import dead_letter
 from .failures import record_failure
 from .logcontext import message_context
+from .metadata import Metadata
 from .models import DeadLetter, InboxEntry
 from .personal import scrubbed
 from .registry import FENCE_KEY, ConsumerGroup, fences_for, fences_of
@@ -53,10 +55,19 @@ class Seen:
     Fences are taken in the batch's own transaction, outside every record's savepoint, so
     a record rolled back does not release them; one a rebuild holds is not taken, and each
     record that needs it finds that out itself.
+
+    An optimistic batch (messaging.handling) also keeps the inbox rows of what it handled,
+    to `write` together at its end, and its handling spans, which end once the batch is
+    known to commit or to be undone (messaging.tracing).
     """
 
-    def __init__(self, group_name: str, records: list[RawRecord] = ()) -> None:
+    def __init__(
+        self, group_name: str, records: list[RawRecord] = (), *, optimistic: bool = False
+    ) -> None:
         self.group_name = group_name
+        self.optimistic = optimistic
+        self.entries: dict[UUID, InboxEntry] = {}
+        self.spans: list = []
         self.asked = {i for i in map(_message_id, records) if i is not None}
         self.found = set(
             InboxEntry.objects.filter(group=group_name, message_id__in=self.asked)
@@ -72,6 +83,27 @@ class Seen:
     def add(self, message_id: UUID) -> None:
         self.asked.add(message_id)
         self.found.add(message_id)
+
+    def later(self, entry: InboxEntry) -> None:
+        """An optimistic batch's inbox row, written with the others by `write`."""
+        self.add(entry.message_id)
+        self.entries[entry.message_id] = entry
+
+    def write(self) -> None:
+        """The inbox rows kept by `later`, in one INSERT. A row another member wrote
+        meanwhile (the same record redelivered during a rebalance) undoes the batch: handled
+        again record by record, that record is then a duplicate and has no effect."""
+        if not self.entries:
+            return
+        try:
+            InboxEntry.objects.bulk_create(self.entries.values())
+        except IntegrityError as exc:
+            raise Undone("a message of the batch was handled meanwhile") from exc
+
+
+class Undone(Exception):
+    """An optimistic batch failed somewhere: the whole try is rolled back and the batch is
+    handled again, each record in a savepoint of its own (messaging.handling)."""
 
 
 def _message_id(record: RawRecord) -> UUID | None:
@@ -91,17 +123,19 @@ def handle_record(
     attempt: int = 1,
     mode: Mode = Mode.LIVE,
     seen: Seen | None = None,
+    decoded: tuple[Metadata, dict] | None = None,
 ) -> Outcome:
     """Handle one record once. Raises HandlerFailed when the handler raises.
 
     The handling is a span of the trace the record carries, marked with `mode`
     (messaging.tracing). A message the group does not follow is not handled: no span.
-    `seen` is the batch's view of the inbox (a record handled alone looks itself up).
+    `seen` is the batch's view of the inbox (a record handled alone looks itself up);
+    `decoded`, what `decode` made of the record, if the caller has read it already.
     """
     seen = seen if seen is not None else Seen(group.name)
     start = time.time_ns()
     try:
-        metadata, data = decode(record.key, record.value, record.headers)
+        metadata, data = decoded or decode(record.key, record.value, record.headers)
     except MalformedRecord as exc:
         metadata, data, unreadable = None, {}, str(exc)
     else:
@@ -109,7 +143,10 @@ def handle_record(
     if metadata is not None and _not_followed(group, metadata.type):
         return Outcome.IGNORED
     type_name = metadata.type if metadata is not None else ""
-    with tracing.processing(group.name, record, mode=mode, attempt=attempt, start=start) as span:
+    deferred = seen.spans if seen.optimistic else None
+    with tracing.processing(
+        group.name, record, mode=mode, attempt=attempt, start=start, deferred=deferred
+    ) as span:
         try:
             outcome = _handle(group, record, metadata, data, unreadable, attempt, span, seen)
         except HandlerFailed as failure:
@@ -236,8 +273,11 @@ def _attempt(group, metadata, message, handlers, attempt: int, seen: Seen) -> Ou
         return _handle_once(group, metadata, message, handlers, seen)
     # Any exception from a handler is a failed attempt: recorded, then parked and retried
     # later (messaging.handling, messaging.retrying), so one broken message never stops
-    # the group.
+    # the group. In an optimistic batch nothing is recorded yet: the batch is undone and
+    # handled again, this record in a savepoint of its own, where it fails for the record.
     except Exception as exc:
+        if seen.optimistic:
+            raise Undone(f"{type(exc).__name__}: {exc}") from exc
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
         if not isinstance(exc, NotYet):
             tracing.failed(exc)
@@ -264,23 +304,18 @@ def _attempt(group, metadata, message, handlers, attempt: int, seen: Seen) -> Ou
 def _handle_once(group, metadata, message, handlers, seen: Seen) -> Outcome:
     started_at = timezone.now()
     if seen.holds(metadata.message_id):
-        return _duplicate(group, metadata)
+        return _duplicate(group, metadata, seen)
+    if seen.optimistic:
+        _run_handlers(group, metadata, message, handlers, seen)
+        seen.later(_entry(group, metadata, started_at))
+        return Outcome.HANDLED
     try:
         with transaction.atomic():
-            _pass_fences(group.name, metadata.type, seen.fences)
-            for handler in handlers:
-                handler(message, metadata)
+            _run_handlers(group, metadata, message, handlers, seen)
             # Written last, with the handling time, in one statement. A redelivery handled
             # at the same moment by another member (during a rebalance) waits on the
             # unique index here, then fails on it, and its handlers' effects roll back.
-            InboxEntry.objects.create(
-                group=group.name,
-                message_id=metadata.message_id,
-                type=metadata.type,
-                correlation_id=metadata.correlation_id,
-                started_at=started_at,
-                handled_at=timezone.now(),
-            )
+            _entry(group, metadata, started_at).save(force_insert=True)
     except IntegrityError:
         if not InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).exists():
             raise
@@ -289,9 +324,37 @@ def _handle_once(group, metadata, message, handlers, seen: Seen) -> Outcome:
     return Outcome.HANDLED
 
 
-def _duplicate(group, metadata) -> Outcome:
-    InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
-        duplicates=F("duplicates") + 1
+def _run_handlers(group, metadata, message, handlers, seen: Seen) -> None:
+    _pass_fences(group.name, metadata.type, seen.fences)
+    for handler in handlers:
+        handler(message, metadata)
+    if connection.needs_rollback:
+        # A handler caught a database error and went on. Its transaction can only roll
+        # back now, and Django would do it silently when the block ends: the record would
+        # count as handled with none of its effects kept.
+        raise TransactionManagementError(
+            "a handler went on after a database error; what it did cannot be committed"
+        )
+
+
+def _entry(group, metadata, started_at) -> InboxEntry:
+    return InboxEntry(
+        group=group.name,
+        message_id=metadata.message_id,
+        type=metadata.type,
+        correlation_id=metadata.correlation_id,
+        started_at=started_at,
+        handled_at=timezone.now(),
     )
+
+
+def _duplicate(group, metadata, seen: Seen | None = None) -> Outcome:
+    unwritten = seen.entries.get(metadata.message_id) if seen is not None else None
+    if unwritten is not None:  # handled earlier in this optimistic batch
+        unwritten.duplicates += 1
+    else:
+        InboxEntry.objects.filter(group=group.name, message_id=metadata.message_id).update(
+            duplicates=F("duplicates") + 1
+        )
     logger.info("%s skipped %s %s: already handled", group.name, metadata.type, metadata.message_id)
     return Outcome.DUPLICATE

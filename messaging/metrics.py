@@ -13,6 +13,7 @@ kind and name. Never an order id or a message id.
 
 import logging
 import os
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Min
@@ -56,11 +57,17 @@ UNCOUNTED = {"ignored"}
 
 
 def handled(group: str, type_name: str, outcome: str, seconds: float | None = None) -> None:
+    """A decision on a record, counted when its transaction commits: a batch that is undone
+    and handled again (messaging.handling) counts each record once."""
     if outcome in UNCOUNTED:
         return
-    RECORDS.labels(group, type_name or "unknown", outcome).inc()
+    transaction.on_commit(partial(_count, group, type_name or "unknown", outcome, seconds))
+
+
+def _count(group: str, type_name: str, outcome: str, seconds: float | None) -> None:
+    RECORDS.labels(group, type_name, outcome).inc()
     if seconds is not None:
-        HANDLER_DURATION.labels(group, type_name or "unknown").observe(seconds)
+        HANDLER_DURATION.labels(group, type_name).observe(seconds)
 
 
 def recorded(group: str, headers, seconds: float) -> None:

@@ -8,10 +8,11 @@ commits (the notifications worker sends one delivery task for the emails and tex
 several orders, not one per order). Outside a batch it is `on_commit(flush(items))`.
 
 Why items are gathered by callbacks of their own rather than added to a list at once: a
-handling runs in a savepoint, and Django drops the callbacks registered in a savepoint
-that rolls back. Each handling's items reach the batch's list only by such a callback, so
-what a failed handling asked for is dropped with the rest of its work; the batch's
-`flush` is registered after every handling's, and so runs after them.
+handling may run in a savepoint (a batch handled again record by record after a failure),
+and Django drops the callbacks registered in a savepoint that rolls back. Each handling's
+items reach the batch's list only by such a callback, so what a failed handling asked for
+is dropped with the rest of its work; the batch's `flush` is registered after every
+handling's, and so runs after them.
 """
 
 from collections.abc import Callable, Iterable, Iterator

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from django.db import DatabaseError, connection, transaction
@@ -36,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 from kafka import TopicPartition
 
-from . import conf, handling, parking, retrying
+from . import conf, handling, retrying
 from .contracts import all_message_classes
 from .durations import format_duration
 from .inbox import Outcome, Seen
@@ -219,19 +220,20 @@ def run(
                 _clear(plan)
             total = sum(end - start for start, end in positions.values())
             for partition, records in _read(client, positions):
-                # One transaction per batch read, a savepoint per record (as the live
-                # consumer does, messaging.handling), with the checkpoint: a replay that
-                # stops resumes exactly after what it committed.
-                with nullcontext() if dry_run else transaction.atomic():
-                    parked = parking.parked_keys(
-                        plan.group.name, {parking.key_of(r) for r in records}
+                if dry_run:
+                    outcomes = [_replay_one(plan, r, set(), None, dry_run=True) for r in records]
+                else:
+                    # One transaction per batch read, as the live consumer handles a poll
+                    # (messaging.handling), with the checkpoint: a replay that stops
+                    # resumes exactly after what it committed.
+                    outcomes = handling.in_batch(
+                        plan.group.name,
+                        records,
+                        lambda record, parked, seen: _replay_one(plan, record, parked, seen),
+                        before_commit=partial(_checkpoint, plan, partition, records[-1].offset + 1),
                     )
-                    seen = None if dry_run else Seen(plan.group.name, records)
-                    for record in records:
-                        report.read += 1
-                        report.outcomes[_replay_one(plan, record, parked, seen, dry_run)] += 1
-                    if not dry_run:
-                        _checkpoint(plan, partition, records[-1].offset + 1)
+                report.read += len(records)
+                report.outcomes.update(outcomes)
                 progress(report.read, total)
     finally:
         client.close(autocommit=False)
@@ -368,19 +370,22 @@ def _read(client, positions: dict) -> Iterator[tuple[TopicPartition, list[RawRec
 
 
 def _replay_one(
-    plan: ReplayPlan, record: RawRecord, parked: set[str], seen: Seen | None, dry_run: bool
+    plan: ReplayPlan, record: RawRecord, parked: set[str], seen: Seen | None, dry_run=False
 ) -> tuple[str, str]:
+    declared = _declared_type(record)
+    if declared and not _follows(plan, declared):
+        # Skipped by its `ce_type` header, unread: most of what a rebuild reads is of types
+        # its projection does not follow.
+        return declared, Outcome.IGNORED
     try:
-        metadata, _ = decode(record.key, record.value, record.headers)
+        metadata, data = decode(record.key, record.value, record.headers)
     except MalformedRecord:
         return "(unreadable)", "unreadable"
     if plan.correlation_id and metadata.correlation_id != plan.correlation_id:
         return metadata.type, "other conversation"
     if plan.since and metadata.time < plan.since:
         return metadata.type, "before --since"
-    if plan.only_types is not None and metadata.type not in plan.only_types:
-        return metadata.type, Outcome.IGNORED
-    if metadata.type not in plan.group.handlers:
+    if not _follows(plan, metadata.type):
         return metadata.type, Outcome.IGNORED
     if dry_run and plan.rebuild is not None:
         return metadata.type, "would handle (into the emptied projection)"
@@ -390,7 +395,23 @@ def _replay_one(
         ).exists()
         return metadata.type, "would skip (in inbox)" if seen else "would handle"
     # As the live consumer does: a failing record is parked for its key, never skipped.
-    return metadata.type, handling.handle(plan.group, record, parked, mode=Mode.REPLAY, seen=seen)
+    outcome = handling.handle(
+        plan.group, record, parked, mode=Mode.REPLAY, seen=seen, decoded=(metadata, data)
+    )
+    return metadata.type, outcome
+
+
+def _declared_type(record: RawRecord) -> str:
+    for name, value in record.headers:
+        if name == "ce_type":
+            return (value or b"").decode(errors="replace")
+    return ""
+
+
+def _follows(plan: ReplayPlan, type_name: str) -> bool:
+    if plan.only_types is not None and type_name not in plan.only_types:
+        return False
+    return type_name in plan.group.handlers
 
 
 def _checkpoint(plan: ReplayPlan, tp: TopicPartition, next_offset: int) -> None:

@@ -11,13 +11,15 @@ and reports its own "send <type>" span under it (`sending`). A consumer group's 
 the record is a CONSUMER span, "process <type>", whose parent is that context
 (`processing`); a retry of a parked record, a replay and an operator's redelivery of a dead
 letter are spans of the same trace, marked by `shop.handling.mode`, and linked to whatever
-ran them (a Celery task, a replay, an operator's request).
+ran them (a Celery task, a replay, an operator's request). A batch undone by one failing
+record (messaging.handling) ends its first try's spans with the outcome `undone`.
 
 Without a configured SDK (messaging.telemetry) the OpenTelemetry API records nothing: no
 span is made, and a context already on a record is passed on unchanged, for the price of
 reading one header.
 """
 
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,13 +110,16 @@ def refused(span: Span | None, why: str) -> None:
 
 
 @contextmanager
-def processing(group: str, record, *, mode: Mode, attempt: int, start: int) -> Iterator[Span]:
+def processing(
+    group: str, record, *, mode: Mode, attempt: int, start: int, deferred: list | None = None
+) -> Iterator[Span]:
     """The span of one consumer group handling one record (a messaging.wire.RawRecord).
 
     Its parent is the context the record carries (the `traceparent` header, else
     `ce_traceparent`); a record without one is handled in the current context. The span
     running when it starts (a Celery task's, a replay's, a request's) is linked to it.
-    `start` (time.time_ns()) is when the handling began.
+    `start` (time.time_ns()) is when the handling began. With `deferred`, the span is not
+    ended but kept there with its end time, for `end` once its transaction's fate is known.
     """
     parent = _extract(_trace_headers(record.headers))
     current = trace.get_current_span().get_span_context()
@@ -128,6 +133,7 @@ def processing(group: str, record, *, mode: Mode, attempt: int, start: int) -> I
         start_time=start,
         record_exception=False,
         set_status_on_exception=False,
+        end_on_exit=deferred is None,
     ) as span:
         if span.is_recording():
             span.set_attributes(
@@ -145,6 +151,19 @@ def processing(group: str, record, *, mode: Mode, attempt: int, start: int) -> I
             yield span
         finally:
             _after_commit_in_this_context(first_callback)
+            if deferred is not None and span.is_recording():
+                deferred.append((span, time.time_ns()))
+
+
+def end(deferred: list, *, undone: bool) -> None:
+    """End the spans `processing` deferred, each at its own end time. Those of a try that
+    was undone say so: what they reported handling was rolled back, and is handled again
+    in spans of its own."""
+    for span, at in deferred:
+        if undone:
+            span.set_attribute("shop.handling.outcome", "undone")
+        span.end(end_time=at)
+    deferred.clear()
 
 
 def carrier() -> dict[str, str]:

@@ -6,9 +6,10 @@ cannot be rolled back, so it runs after commit, in a Celery task: notifications.
 tells the customer, at least once, with a deduplication key.
 
 The services handlers call run in their caller's transaction, without a savepoint of
-their own (`atomic(savepoint=False)`): each message is handled in a savepoint already
-(messaging.handling), and a failing service fails it whole. The ones people call (views,
-the admin, commands) keep theirs: they refuse with exceptions their callers catch.
+their own (`atomic(savepoint=False)`): a message's handling already rolls back whole
+when it fails (messaging.handling), and a failing service fails it whole. The ones people
+call (views, the admin, commands) keep theirs: they refuse with exceptions their callers
+catch.
 """
 
 import uuid

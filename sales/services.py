@@ -20,8 +20,8 @@ from .models import DailyProductSales, SaleRecord
 
 logger = logging.getLogger(__name__)
 
-# Each service joins its caller's transaction (a handler's savepoint) rather than open a
-# savepoint of its own, and writes with one upsert where get_or_create would take four
+# Each service joins its caller's transaction (a handler's) rather than open a savepoint
+# of its own, and writes with one upsert where get_or_create would take four
 # round trips: a replay runs them for every order ever placed.
 
 

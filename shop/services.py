@@ -5,9 +5,10 @@ same transaction, after locking the order row: one order's messages are then wri
 and published, in the order its changes happened.
 
 The services handlers call run in their caller's transaction, without a savepoint of
-their own (`atomic(savepoint=False)`): each message is handled in a savepoint already
-(messaging.handling), and a failing service fails it whole. The ones people call (views,
-the admin, commands) keep theirs: they refuse with exceptions their callers catch.
+their own (`atomic(savepoint=False)`): a message's handling already rolls back whole
+when it fails (messaging.handling), and a failing service fails it whole. The ones people
+call (views, the admin, commands) keep theirs: they refuse with exceptions their callers
+catch.
 """
 
 import hashlib

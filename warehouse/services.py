@@ -4,9 +4,10 @@ Every change of a SKU's availability also publishes StockLevelChanged (keyed by 
 other apps can keep their own view of what can be sold without reading these tables.
 
 The services handlers call run in their caller's transaction, without a savepoint of
-their own (`atomic(savepoint=False)`): each message is handled in a savepoint already
-(messaging.handling), and a failing service fails it whole. The ones people call (views,
-the admin, commands) keep theirs: they refuse with exceptions their callers catch.
+their own (`atomic(savepoint=False)`): a message's handling already rolls back whole
+when it fails (messaging.handling), and a failing service fails it whole. The ones people
+call (views, the admin, commands) keep theirs: they refuse with exceptions their callers
+catch.
 """
 
 import logging

@@ -166,8 +166,9 @@ def _reserve_then(fail):
 
 
 def test_a_record_failing_in_the_middle_of_a_batch_rolls_back_alone():
-    """A batch is one transaction with a savepoint per record (messaging.handling): the
-    neighbours' effects commit, the failing record's do not, and it is parked for its key."""
+    """A batch is one transaction (messaging.handling): the failure undoes its optimistic
+    try, and handled again with a savepoint per record, the neighbours' effects commit,
+    the failing record's do not, and it is parked for its key."""
 
     from messaging import handling, parking
     from messaging.models import ParkedRecord
@@ -222,3 +223,75 @@ def test_a_batch_that_fails_outside_its_records_keeps_nothing(monkeypatch):
     assert Stock.objects.get(sku="MUG-001").reserved == 0
     assert not InboxEntry.objects.exists()
     assert not OutboxMessage.objects.exists()
+
+
+def _orders(n: int) -> list:
+    return [
+        dataclasses.replace(record_of(order_placed(("MUG-001", 1))), offset=i) for i in range(n)
+    ]
+
+
+def test_a_batch_that_succeeds_takes_no_savepoint_per_record_and_one_inbox_insert():
+    """The first try of a batch is optimistic: its records share the batch's transaction
+    without a savepoint each, and their inbox rows go in one INSERT at the end."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging import handling
+
+    product("MUG-001", stock=10)
+
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = handling.handle_batch(registry.group("warehouse"), _orders(3))
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert outcomes == [Outcome.HANDLED] * 3
+    # The batch's own transaction is a savepoint here, inside the test's.
+    assert len([s for s in sql if s.startswith("SAVEPOINT")]) == 1
+    assert len([s for s in sql if s.startswith('INSERT INTO "messaging_inboxentry"')]) == 1
+    assert InboxEntry.objects.filter(group="warehouse").count() == 3
+    assert Stock.objects.get(sku="MUG-001").reserved == 3
+
+
+def test_a_record_that_comes_twice_in_an_optimistic_batch_counts_a_duplicate():
+    from messaging import handling
+
+    product("MUG-001", stock=10)
+    [record] = _orders(1)
+
+    outcomes = handling.handle_batch(registry.group("warehouse"), [record, record])
+
+    assert outcomes == [Outcome.HANDLED, Outcome.DUPLICATE]
+    assert InboxEntry.objects.get(group="warehouse").duplicates == 1
+    assert Stock.objects.get(sku="MUG-001").reserved == 1
+
+
+def test_a_handler_that_swallows_a_database_error_fails_its_record_instead_of_losing_it():
+    """A handler that catches a database error and goes on leaves a transaction that can
+    only roll back. In an optimistic batch nothing after it may touch the database (its
+    inbox row waits for the batch's INSERT): the batch would fail whole at that INSERT, at
+    every poll, or, with no row to write, Django would roll it back silently. It fails as
+    its record's own failure instead, and is parked like any other."""
+    from django.db import DataError, connection, transaction
+
+    from messaging import handling, parking
+    from messaging.models import ParkedRecord
+
+    def swallow(event, metadata):
+        try:
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")
+        except DataError:
+            pass
+
+    group = registry.ConsumerGroup("test-swallowing")
+    registry._add(group, OrderPlaced, [swallow])
+    product("MUG-001", stock=10)
+    failing = record_of(order_placed(("MUG-001", 1)))
+
+    assert handling.handle_batch(group, [failing]) == [parking.PARKED]
+
+    assert not InboxEntry.objects.filter(group="test-swallowing").exists()
+    assert ParkedRecord.objects.get(group="test-swallowing").key == parking.key_of(failing)
+    failure = HandlingFailure.objects.get(group="test-swallowing")
+    assert "went on after a database error" in failure.error

@@ -29,21 +29,26 @@ def timed(group: str, type_name: str) -> float:
     return REGISTRY.get_sample_value("shop_handler_duration_seconds_count", labels) or 0.0
 
 
-def test_a_handling_and_its_redelivery_count_once_each_and_are_timed():
+def test_a_handling_and_its_redelivery_count_once_each_and_are_timed(
+    django_capture_on_commit_callbacks,
+):
     product("MUG-001", stock=10)
     record = record_of(order_placed(("MUG-001", 1)))
     before = [count("warehouse", "shop.OrderPlaced", o) for o in ("handled", "duplicate")]
     clock = timed("warehouse", "shop.OrderPlaced")
 
-    handle_record(registry.group("warehouse"), record)
-    handle_record(registry.group("warehouse"), record)
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_record(registry.group("warehouse"), record)
+        handle_record(registry.group("warehouse"), record)
 
     after = [count("warehouse", "shop.OrderPlaced", o) for o in ("handled", "duplicate")]
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1]
     assert timed("warehouse", "shop.OrderPlaced") - clock == 2
 
 
-def test_a_failing_handler_counts_a_failure_and_a_parked_record():
+def test_a_failing_handler_counts_a_failure_and_a_parked_record(
+    django_capture_on_commit_callbacks,
+):
     def explode(event, metadata):
         raise RuntimeError("disk on fire")
 
@@ -51,11 +56,40 @@ def test_a_failing_handler_counts_a_failure_and_a_parked_record():
     registry._add(group, OrderPlaced, [explode])
     record = record_of(order_placed(("MUG-001", 1)))
 
-    handle_batch(group, [record])
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_batch(group, [record])
 
     assert count(group.name, "shop.OrderPlaced", "failed") == 1
     assert count(group.name, "shop.OrderPlaced", "parked") == 1
     assert count(group.name, "shop.OrderPlaced", "handled") == 0
+
+
+def test_a_batch_handled_again_after_a_failure_counts_each_record_once(
+    django_capture_on_commit_callbacks,
+):
+    """The batch's optimistic try is undone by its middle record's failure and handled
+    again: what the undone try decided is not counted."""
+    failing = record_of(order_placed(("MUG-001", 1)))
+    failing_id = dict(failing.headers)["ce_id"].decode()
+
+    def explode_for_one(event, metadata):
+        if str(metadata.message_id) == failing_id:
+            raise RuntimeError("disk on fire")
+
+    group = registry.ConsumerGroup("test-metrics-batch")
+    registry._add(group, OrderPlaced, [explode_for_one])
+    records = [
+        record_of(order_placed(("MUG-001", 1))),
+        failing,
+        record_of(order_placed(("MUG-001", 1))),
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_batch(group, records)
+
+    outcomes = ("handled", "failed", "parked")
+    assert [count(group.name, "shop.OrderPlaced", o) for o in outcomes] == [2, 1, 1]
+    assert timed(group.name, "shop.OrderPlaced") == 3
 
 
 def test_a_dead_letter_counts_once_committed_and_never_under_a_type_nobody_knows(

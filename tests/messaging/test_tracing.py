@@ -20,7 +20,7 @@ from messaging.models import OutboxMessage, ParkedRecord
 from messaging.relay import Relay
 from messaging.tracing import Mode
 from messaging.wire import RawRecord, decode_headers, encode
-from shop.contracts import OrderCancelled, OrderRejected
+from shop.contracts import OrderCancelled, OrderPlaced, OrderRejected
 from tests.factories import order_placed, product, raw_record
 from tests.messaging.test_relay import TOPIC, read_key, topics  # noqa: F401 (a fixture)
 
@@ -257,8 +257,10 @@ def test_retries_and_an_operators_redelivery_are_spans_of_the_same_trace(traces,
     letter = ParkedRecord.objects.get().dead_letter
     assert retrying.redeliver_dead_letter(letter.id, by="operator") == Outcome.HANDLED
 
-    live, retry, redelivery = spans(traces, "process shop.OrderPlaced")
-    for span in (live, retry, redelivery):
+    # The consumer's batch failed on its first, optimistic try, which was undone.
+    undone, live, retry, redelivery = spans(traces, "process shop.OrderPlaced")
+    assert undone.attributes["shop.handling.outcome"] == "undone"
+    for span in (undone, live, retry, redelivery):
         assert span.context.trace_id == create.context.trace_id
         assert span.parent.span_id == create.context.span_id
     assert [s.attributes["shop.handling.mode"] for s in (live, retry, redelivery)] == [
@@ -281,6 +283,37 @@ def test_retries_and_an_operators_redelivery_are_spans_of_the_same_trace(traces,
     assert event.attributes["exception.type"] == "builtins.RuntimeError"
     assert "in handler" in event.attributes["exception.stacktrace"]
     assert "ada@example.com" not in json.dumps(dict(event.attributes))
+
+
+def test_a_batch_undone_by_one_record_reports_its_first_try_as_undone(traces):
+    """A record failing in an optimistic batch undoes what its neighbours did too: the
+    first try's spans end marked undone, and each record's handling again is a span of its
+    own, with what it came to."""
+    product("MUG-001", stock=5)
+    with a_request():
+        rows = [sent(order_placed(("MUG-001", 1))) for _ in range(3)]
+    group = registry.ConsumerGroup("test-undone")
+    failing = rows[1].message_id
+
+    def explode_for_one(event, metadata):
+        if metadata.message_id == failing:
+            raise RuntimeError("disk on fire")
+
+    registry._add(group, OrderPlaced, [explode_for_one])
+    records = [record_of(row, offset=i) for i, row in enumerate(rows)]
+
+    assert handling.handle_batch(group, records) == [
+        Outcome.HANDLED,
+        parking.PARKED,
+        Outcome.HANDLED,
+    ]
+
+    handled = spans(traces, "process shop.OrderPlaced")
+    outcomes = [s.attributes["shop.handling.outcome"] for s in handled]
+    # The try undone ends at the failure: two spans, ended when the batch was undone.
+    assert outcomes == ["undone", "undone", "handled", "failed", "handled"]
+    by_message = [s.attributes["messaging.message.id"] for s in handled]
+    assert by_message == [str(r.message_id) for r in (rows[0], rows[1], *rows)]
 
 
 def test_a_replay_is_a_span_of_the_trace_marked_replay(traces):
