@@ -55,10 +55,11 @@ class MessageRecord(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["key"]),
             models.Index(fields=["time"]),
             # An order's short reference (the first characters of its id, as in the
-            # customer's emails) is searched by prefix.
+            # customer's emails) is searched by prefix. The same index serves a key's
+            # equality (PostgreSQL's pattern operator classes do), so there is no second one
+            # for it to keep up on every INSERT: nothing orders or compares keys by range.
             models.Index(
                 fields=["key"], name="message_key_prefix_idx", opclasses=["varchar_pattern_ops"]
             ),

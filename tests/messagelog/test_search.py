@@ -94,3 +94,11 @@ def test_the_short_reference_uses_the_prefix_index(order):
     queryset = MessageRecord.objects.filter(search_filter("3f2a1b9c"))
 
     assert "message_key_prefix_idx" in explain(queryset)
+
+
+def test_an_exact_key_uses_the_prefix_index_too(order):
+    """The log keeps one index on `key`: its pattern operator class serves equality as well
+    (an exact key here, erasure's lookup of a customer's records)."""
+    queryset = MessageRecord.objects.filter(search_filter("MUG-1"))
+
+    assert "message_key_prefix_idx" in explain(queryset)
