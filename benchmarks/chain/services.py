@@ -14,7 +14,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.functions import Now
 from django.utils.dateparse import parse_datetime
 
@@ -44,19 +44,25 @@ def create_tables() -> None:
         )
 
 
-def handle(service: str, command: Command) -> list[Command] | None:
-    """Handle `command` once (a savepoint inside the batch's transaction): the commands it
-    causes, or None for a duplicate."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {HANDLED_TABLE} (service, message_id, order_id) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                [service, command.message_id, command.order_id],
-            )
-            if cursor.rowcount == 0:
-                return None  # redelivered: handled before
-        return HANDLERS[type(command)](command)
+def first_time(service: str, received: list[Command]) -> set:
+    """The ids of the batch's commands this service never handled, marked handled in one
+    statement: the batch's transaction keeps the marks only with the effects. A member
+    handling the same records at the same moment (a rebalance) waits on their rows here,
+    and then finds them handled."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {HANDLED_TABLE} (service, message_id, order_id) "
+            "SELECT %s, * FROM unnest(%s::uuid[], %s::uuid[]) "
+            "ON CONFLICT DO NOTHING RETURNING message_id",
+            [service, [c.message_id for c in received], [c.order_id for c in received]],
+        )
+        return {str(row[0]) for row in cursor.fetchall()}
+
+
+def handle(command: Command) -> list[Command]:
+    """The commands `command` causes, handled in the batch's transaction (no savepoint: a
+    failing command stops the service, and the batch is read again)."""
+    return HANDLERS[type(command)](command)
 
 
 def dispatch_product(command: DispatchProduct) -> list[Command]:

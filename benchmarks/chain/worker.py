@@ -3,8 +3,9 @@
 A plain kafka-python consumer group per service, configured as the shop's consumers are
 (`messaging.kafka.consumer`: manual commits, read_committed, the same poll and fetch
 settings) and a producer configured as the shop's relay (`messaging.kafka.producer`:
-acks=all, idempotent). A poll's batch is handled as the shop's consumers handle theirs:
-one transaction, a savepoint per record (services.handle). Once it commits, the side
+acks=all, idempotent). A poll's batch is handled as the shop's consumers handle theirs
+when nothing fails: one transaction, no savepoint per record, the batch's rows that make
+each command once written in one statement (services.first_time). Once it commits, the side
 effects run (sending the emails and texts, on SIDE_EFFECT_THREADS threads) and the
 commands the batch caused are sent; the offsets are committed once every send is
 acknowledged. A crash before that redelivers the batch, and the handled table makes that
@@ -54,12 +55,16 @@ def main(service: str) -> None:
             close_old_connections()
             handled = []
             with transaction.atomic():
-                for records in batch.values():
-                    for record in records:
-                        command = commands.decode(record.value, record.headers)
-                        caused = services.handle(service, command)
-                        if caused is not None:
-                            handled.append((command, caused))
+                received = [
+                    commands.decode(record.value, record.headers)
+                    for records in batch.values()
+                    for record in records
+                ]
+                new = services.first_time(service, received)
+                for command in received:
+                    if command.message_id in new:
+                        new.discard(command.message_id)  # a second copy in the batch
+                        handled.append((command, services.handle(command)))
             effects = [
                 pool.submit(services.AFTER_COMMIT[type(command)], command)
                 if type(command) in services.AFTER_COMMIT
