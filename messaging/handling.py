@@ -23,10 +23,12 @@ inbox INSERT, three round trips per record and group that a failure, which is ra
 need. A batch pays for them only when one of its records fails (`in_batch`).
 """
 
+import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 
 from . import metrics, oncommit, parking, tracing
 from .inbox import HandlerFailed, Seen, Undone, handle_record
@@ -34,6 +36,8 @@ from .metadata import Metadata
 from .registry import ConsumerGroup
 from .tracing import Mode
 from .wire import RawRecord
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -68,30 +72,39 @@ def in_batch(
     nests as one): a record whose handler fails then rolls back alone and is parked, as it
     would be in a transaction of its own, while its neighbours' effects commit with the
     batch. What the handlings start after the commit through `oncommit.together` starts
-    once for the batch; nothing of the undone try is counted, started or reported as done
-    (its handling spans end marked `undone`).
+    once for the batch; nothing of a try that was not kept is counted or started, and its
+    handling spans end marked `undone`.
     """
     try:
         return _try(group_name, records, each, before_commit, optimistic=True)
-    except Undone:
+    # A database error that no handler raised (a statement after a handler that caught one
+    # and went on, a deadlock on the inbox INSERT, a timeout) is worth the careful try too:
+    # there, whatever comes of it happens to one record, in its savepoint.
+    except (Undone, DatabaseError) as exc:
+        logger.info(
+            "%s: a batch of %d handled again record by record: %s", group_name, len(records), exc
+        )
         return _try(group_name, records, each, before_commit, optimistic=False)
 
 
 def _try(group_name, records, each, before_commit, *, optimistic: bool) -> list:
-    seen, undone = None, False
+    seen = None
+    # Whether the try was kept: its commit ran the first callback it registered, or the
+    # caller's transaction holds it (a batch handled inside one is the caller's to keep).
+    kept = {"yes": False}
+    within = connection.in_atomic_block
     try:
         with transaction.atomic(), oncommit.gathering():
+            transaction.on_commit(partial(kept.update, yes=True))
             parked = parking.parked_keys(group_name, {parking.key_of(r) for r in records})
             seen = Seen(group_name, records, optimistic=optimistic)
             results = [each(record, parked, seen) for record in records]
             seen.write()
             before_commit()
-    except Undone:
-        undone = True
-        raise
+        kept["yes"] = kept["yes"] or within
     finally:
         if seen is not None:
-            tracing.end(seen.spans, undone=undone)
+            tracing.end(seen.spans, undone=not kept["yes"])
     return results
 
 

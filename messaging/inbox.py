@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
+from psycopg import pq
 from pydantic import ValidationError
 
 from . import metrics, tracing
@@ -242,12 +243,17 @@ class RebuildInProgress(NotYet):
     expires = False
 
 
+class _Fenced(RebuildInProgress):
+    """RebuildInProgress found before any handler ran: nothing of the record was written,
+    so even an optimistic batch parks it alone rather than handle every record again."""
+
+
 def _pass_fences(group_name: str, message_type: str, held: set[str]) -> None:
     """Take the fences of the projections the message feeds, shared, for this transaction;
     a rebuild holds one exclusively while it runs. `held`: those the batch holds already."""
     for fence in fences_for(group_name, message_type):
         if fence not in held and not _try_fence(fence):
-            raise RebuildInProgress(f"waits for the rebuild of {fence.split(':', 1)[1]}")
+            raise _Fenced(f"waits for the rebuild of {fence.split(':', 1)[1]}")
 
 
 def _try_fence(fence: str) -> bool:
@@ -276,7 +282,7 @@ def _attempt(group, metadata, message, handlers, attempt: int, seen: Seen) -> Ou
     # the group. In an optimistic batch nothing is recorded yet: the batch is undone and
     # handled again, this record in a savepoint of its own, where it fails for the record.
     except Exception as exc:
-        if seen.optimistic:
+        if seen.optimistic and not isinstance(exc, _Fenced):
             raise Undone(f"{type(exc).__name__}: {exc}") from exc
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
         if not isinstance(exc, NotYet):
@@ -328,13 +334,19 @@ def _run_handlers(group, metadata, message, handlers, seen: Seen) -> None:
     _pass_fences(group.name, metadata.type, seen.fences)
     for handler in handlers:
         handler(message, metadata)
-    if connection.needs_rollback:
+    if connection.needs_rollback or _aborted():
         # A handler caught a database error and went on. Its transaction can only roll
         # back now, and Django would do it silently when the block ends: the record would
         # count as handled with none of its effects kept.
         raise TransactionManagementError(
             "a handler went on after a database error; what it did cannot be committed"
         )
+
+
+def _aborted() -> bool:
+    """PostgreSQL refuses every statement of this transaction until it rolls back (an error
+    Django did not see, from a cursor's statement). Read from the connection, no round trip."""
+    return connection.connection.info.transaction_status == pq.TransactionStatus.INERROR
 
 
 def _entry(group, metadata, started_at) -> InboxEntry:

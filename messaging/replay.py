@@ -375,7 +375,8 @@ def _replay_one(
     declared = _declared_type(record)
     if declared and not _follows(plan, declared):
         # Skipped by its `ce_type` header, unread: most of what a rebuild reads is of types
-        # its projection does not follow.
+        # its projection does not follow. (So the report counts such a record as ignored
+        # even when it is unreadable, or of another conversation: it concerns no handler.)
         return declared, Outcome.IGNORED
     try:
         metadata, data = decode(record.key, record.value, record.headers)
@@ -402,10 +403,8 @@ def _replay_one(
 
 
 def _declared_type(record: RawRecord) -> str:
-    for name, value in record.headers:
-        if name == "ce_type":
-            return (value or b"").decode(errors="replace")
-    return ""
+    # As the decoder reads headers (the last of a name wins).
+    return (dict(record.headers).get("ce_type") or b"").decode(errors="replace")
 
 
 def _follows(plan: ReplayPlan, type_name: str) -> bool:

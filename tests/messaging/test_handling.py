@@ -266,26 +266,40 @@ def test_a_record_that_comes_twice_in_an_optimistic_batch_counts_a_duplicate():
     assert Stock.objects.get(sku="MUG-001").reserved == 1
 
 
-def test_a_handler_that_swallows_a_database_error_fails_its_record_instead_of_losing_it():
+def _swallow_in_atomic():
+    """What Django sees: an atomic block without a savepoint marks the transaction."""
+    from django.db import DataError, connection, transaction
+
+    try:
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    except DataError:
+        pass
+
+
+def _swallow_from_a_cursor():
+    """What only PostgreSQL knows: a cursor's statement failed, nothing marked it."""
+    from django.db import DataError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    except DataError:
+        pass
+
+
+@pytest.mark.parametrize("swallow", [_swallow_in_atomic, _swallow_from_a_cursor])
+def test_a_handler_that_swallows_a_database_error_fails_its_record_instead_of_losing_it(swallow):
     """A handler that catches a database error and goes on leaves a transaction that can
     only roll back. In an optimistic batch nothing after it may touch the database (its
     inbox row waits for the batch's INSERT): the batch would fail whole at that INSERT, at
     every poll, or, with no row to write, Django would roll it back silently. It fails as
     its record's own failure instead, and is parked like any other."""
-    from django.db import DataError, connection, transaction
-
     from messaging import handling, parking
     from messaging.models import ParkedRecord
 
-    def swallow(event, metadata):
-        try:
-            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-                cursor.execute("SELECT 1 / 0")
-        except DataError:
-            pass
-
     group = registry.ConsumerGroup("test-swallowing")
-    registry._add(group, OrderPlaced, [swallow])
+    registry._add(group, OrderPlaced, [lambda event, metadata: swallow()])
     product("MUG-001", stock=10)
     failing = record_of(order_placed(("MUG-001", 1)))
 

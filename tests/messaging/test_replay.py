@@ -131,3 +131,30 @@ def test_event_topics_replay_from_the_beginning_whatever_the_inbox_window(settin
     assert replay.plan(group_name="shop", topics=["warehouse.events"]).topics == [
         "warehouse.events"
     ]
+
+
+def test_a_batch_meeting_a_rebuilds_fence_parks_that_event_alone_and_is_not_handled_again():
+    """The fence is tried before any handler runs, so an optimistic batch has nothing of
+    that record to undo: it is parked as waiting, and the batch's other records are handled
+    once (during a rebuild most live batches meet the fence)."""
+    from messaging.models import InboxEntry
+
+    sales, calls = registry.group("sales"), []
+    fence = registry.projections()["sales"].fence
+    batch = [record_of(order_placed(("MUG-001", 1)), offset=i) for i in range(2)]
+    handle = handling.handle
+
+    def counted(group, record, parked, **options):
+        calls.append(record.offset)
+        return handle(group, record, parked, **options)
+
+    with database_session() as rebuild, pytest.MonkeyPatch.context() as patch:
+        rebuild.execute(f"SELECT pg_advisory_lock({FENCE_KEY})", [fence])
+        patch.setattr(handling, "handle", counted)
+        outcomes = handling.handle_batch(sales, batch)
+        rebuild.execute(f"SELECT pg_advisory_unlock({FENCE_KEY})", [fence])
+
+    assert outcomes == [parking.PARKED, parking.PARKED]
+    assert calls == [0, 1]  # one try: nothing was undone
+    assert {p.waiting for p in ParkedRecord.objects.all()} == {True}
+    assert not InboxEntry.objects.filter(group="sales").exists()
