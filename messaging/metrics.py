@@ -73,8 +73,9 @@ def _count(group: str, type_name: str, outcome: str, seconds: float | None) -> N
 def recorded(group: str, headers, seconds: float) -> None:
     """A record a recording group (the audit) took, by its `ce_type` if anyone declares it."""
     from .contracts import UnknownMessageType, message_class
+    from .wire import declared_type
 
-    type_name = (dict(headers).get("ce_type") or b"").decode(errors="replace")
+    type_name = declared_type(headers)
     try:
         message_class(type_name)
     except UnknownMessageType:

@@ -46,7 +46,7 @@ from .models import BrokerLoss, InboxEntry, OutboxMessage, ReplayCheckpoint
 from .registry import FENCE_KEY, ConsumerGroup, group, projections
 from .topics import command_topics
 from .tracing import Mode
-from .wire import MalformedRecord, RawRecord, decode
+from .wire import MalformedRecord, RawRecord, declared_type, decode
 
 logger = logging.getLogger(__name__)
 
@@ -372,7 +372,7 @@ def _read(client, positions: dict) -> Iterator[tuple[TopicPartition, list[RawRec
 def _replay_one(
     plan: ReplayPlan, record: RawRecord, parked: set[str], seen: Seen | None, dry_run=False
 ) -> tuple[str, str]:
-    declared = _declared_type(record)
+    declared = declared_type(record.headers)
     if declared and not _follows(plan, declared):
         # Skipped by its `ce_type` header, unread: most of what a rebuild reads is of types
         # its projection does not follow. (So the report counts such a record as ignored
@@ -400,11 +400,6 @@ def _replay_one(
         plan.group, record, parked, mode=Mode.REPLAY, seen=seen, decoded=(metadata, data)
     )
     return metadata.type, outcome
-
-
-def _declared_type(record: RawRecord) -> str:
-    # As the decoder reads headers (the last of a name wins).
-    return (dict(record.headers).get("ce_type") or b"").decode(errors="replace")
 
 
 def _follows(plan: ReplayPlan, type_name: str) -> bool:

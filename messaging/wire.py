@@ -154,6 +154,12 @@ def schema_version(schema: str | None) -> int:
     return int(found.group(1))
 
 
+def declared_type(headers: list[tuple[str, bytes]]) -> str:
+    """The `ce_type` the headers declare, unchecked ("" when none), read as `decode` reads
+    headers (the last of a name wins)."""
+    return (dict(headers).get("ce_type") or b"").decode(errors="replace")
+
+
 def decode_headers(headers: list[tuple[str, bytes]]) -> dict[str, str]:
     """Headers as text, for the message log; undecodable bytes are shown, not dropped."""
     return {name: as_text(value) for name, value in headers}
