@@ -8,6 +8,12 @@ it returns rows only while its own session holds the lock, so a relay whose sess
 (and whose lock a standby may hold by now) cannot pick another row; at most the batch it
 was already sending goes out twice, and consumers recognise the repeated message ids.
 
+"In order" means batch after batch, each the rows committed when it was picked, in id
+order. A transaction that took its id before another and commits after it is published
+after it. No two messages of one order are written that way, since each app writes an
+order's messages under a row lock of that order (the shop's order, the warehouse's
+reservation), so each order's messages go out as written.
+
 A row Kafka refuses for good (larger than `MAX_RECORD_BYTES`, or refused by the broker
 as such) is marked *refused*: the relay publishes other orders' messages, holds
 back the later messages of the same key so none overtakes it, and an operator publishes
