@@ -22,26 +22,29 @@ class PartitionLag:
 
 
 def consumer_lag(*, timeout_ms: int = 5000) -> list[PartitionLag]:
-    """Lag of every registered consumer group on every partition of the topics it follows."""
+    """Lag of every registered consumer group on every partition of the topics it follows.
+
+    Each partition's end is read once, however many groups follow its topic (five follow
+    `orders`): finding an end takes a fetch per partition (messaging.kafka.end_offsets),
+    and the web's /metrics asks for all of this on every scrape.
+    """
     client, consumer = admin(request_timeout_ms=timeout_ms), reader(request_timeout_ms=timeout_ms)
     try:
-        rows = []
-        for name, group in sorted(groups().items()):
-            partitions = [
+        followed = {
+            name: [
                 TopicPartition(topic, p)
                 for topic in group.subscribed_topics()
                 for p in sorted(consumer.partitions_for_topic(topic) or [])
             ]
-            ends = end_offsets(consumer, partitions)
+            for name, group in sorted(groups().items())
+        }
+        everywhere = sorted({tp for partitions in followed.values() for tp in partitions})
+        ends = end_offsets(consumer, everywhere)
+        rows = []
+        for name, partitions in followed.items():
             committed = client.list_group_offsets({name: partitions}).get(name, {})
             rows.extend(
-                PartitionLag(
-                    name,
-                    tp.topic,
-                    tp.partition,
-                    _offset(committed.get(tp)),
-                    ends[tp],
-                )
+                PartitionLag(name, tp.topic, tp.partition, _offset(committed.get(tp)), ends[tp])
                 for tp in partitions
             )
         return rows

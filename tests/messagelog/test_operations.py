@@ -136,6 +136,24 @@ def test_the_page_shows_the_lag_of_every_registered_group_from_the_real_broker(o
         assert f"<strong>{group}</strong>" in page
 
 
+def test_each_partitions_end_is_read_once_for_every_group_that_follows_it(monkeypatch):
+    """Finding an end costs a fetch per partition; five groups follow `orders`."""
+    create_topics()
+    asked = []
+
+    def end_offsets(client, partitions, **kwargs):
+        asked.extend(partitions)
+        return real_end_offsets(client, partitions, **kwargs)
+
+    real_end_offsets = lag.end_offsets
+    monkeypatch.setattr(lag, "end_offsets", end_offsets)
+
+    rows = lag.consumer_lag()
+
+    assert len(asked) == len(set(asked)) == len({(r.topic, r.partition) for r in rows})
+    assert len({r.group for r in rows if r.topic == "orders"}) >= 5
+
+
 def test_the_page_lists_every_process_and_marks_the_silent_one_stale_in_red(operator):
     heart = Heart()
     heart.pulse(Heartbeat.Kind.RELAY, "relay").report("standby", published=0)
