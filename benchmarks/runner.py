@@ -60,7 +60,7 @@ class Sizes:
 FULL = Sizes(1000, 4, 8, 2000, 2000, 16, 300, 2, 4, 1500)
 QUICK = Sizes(
     40, 2, 4, 20, 20, 4, 10, 1, 2, 240,
-    purge_rows=20_000, telemetry_orders=10, telemetry_turns=4, telemetry_paced_orders=4,
+    purge_rows=20_000, telemetry_orders=10, telemetry_turns=2, telemetry_paced_orders=4,
     quick=True,
 )  # fmt: skip
 
