@@ -10,9 +10,9 @@ was already sending goes out twice, and consumers recognise the repeated message
 
 "In order" means batch after batch, each the rows committed when it was picked, in id
 order. A transaction that took its id before another and commits after it is published
-after it. No two messages of one order are written that way, since each app writes an
-order's messages under a row lock of that order (the shop's order, the warehouse's
-reservation), so each order's messages go out as written.
+after it. The shop and the warehouse never write two messages of one order that way:
+each writes them under a row lock of that order (its order, its reservation), so they go
+out as written.
 
 A row Kafka refuses for good (larger than `MAX_RECORD_BYTES`, or refused by the broker
 as such) is marked *refused*: the relay publishes other orders' messages, holds

@@ -82,8 +82,8 @@ def _published_in_outbox_order(backlog: list) -> None:
     order. Ids alone are not that order: the batch the relay was sending when the
     proxy was cut (it went out first, once the broker was back) may hold a row whose id
     is higher than that of a row committed a moment later, by a transaction that took
-    its id first. No order's messages can be split that way, since an order's rows are
-    written under its row lock (the invariants check each order's own messages). Each
+    its id first. No order's messages can be split that way, since the shop and the
+    warehouse write them under a row lock of the order (the invariants check it). Each
     batch is stamped at one instant, so each partition must show the rows in the order
     of (stamp, id): a producer that reordered retried batches across the outage fails.
     """
