@@ -25,12 +25,13 @@ need. A batch pays for them only when one of its records fails (`in_batch`).
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from typing import TypeVar
 
 from django.db import DatabaseError, connection, transaction
 
-from . import metrics, oncommit, parking, tracing
+from . import beforecommit, metrics, oncommit, parking, tracing
 from .inbox import HandlerFailed, Seen, Undone, handle_record
 from .metadata import Metadata
 from .registry import ConsumerGroup
@@ -71,8 +72,9 @@ def in_batch(
     handled again, each record in a savepoint of its own (the inbox's own `atomic` block
     nests as one): a record whose handler fails then rolls back alone and is parked, as it
     would be in a transaction of its own, while its neighbours' effects commit with the
-    batch. What the handlings start after the commit through `oncommit.together` starts
-    once for the batch; nothing of a try that was not kept is counted or started, and its
+    batch. What the handlings write through `beforecommit.together` is written once for an
+    optimistic batch, and what they start after the commit through `oncommit.together`
+    starts once for the batch; nothing of a try that was not kept is counted or started, and its
     handling spans end marked `undone`.
     """
     try:
@@ -80,7 +82,7 @@ def in_batch(
     # A database error that no handler raised (a statement after a handler that caught one
     # and went on, a deadlock on the inbox INSERT, a timeout) is worth the careful try too:
     # there, whatever comes of it happens to one record, in its savepoint.
-    except (Undone, DatabaseError) as exc:
+    except (Undone, DatabaseError, beforecommit.WriteFailed) as exc:
         logger.info(
             "%s: a batch of %d handled again record by record: %s", group_name, len(records), exc
         )
@@ -98,7 +100,8 @@ def _try(group_name, records, each, before_commit, *, optimistic: bool) -> list:
             transaction.on_commit(partial(kept.update, yes=True))
             parked = parking.parked_keys(group_name, {parking.key_of(r) for r in records})
             seen = Seen(group_name, records, optimistic=optimistic)
-            results = [each(record, parked, seen) for record in records]
+            with beforecommit.gathering() if optimistic else nullcontext():
+                results = [each(record, parked, seen) for record in records]
             seen.write()
             before_commit()
         kept["yes"] = kept["yes"] or within

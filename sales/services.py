@@ -12,87 +12,170 @@ come out as if the two had arrived in order.
 import json
 import logging
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
+
+from messaging import beforecommit
 
 from .models import DailyProductSales, SaleRecord
 
 logger = logging.getLogger(__name__)
 
-# Each service joins its caller's transaction (a handler's) rather than open a savepoint
-# of its own, and writes with one upsert where get_or_create would take four
-# round trips: a replay runs them for every order ever placed.
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: uuid.UUID
+    day: date
+    lines: list[dict]  # [{"sku", "name", "quantity", "unit_price": {"amount", "currency"}}]
 
 
+@dataclass(frozen=True)
+class Cancelled:
+    order_id: uuid.UUID
+
+
+def sale_record(*, order_id: uuid.UUID, placed_at, lines: list[dict]) -> None:
+    """Count an order on the day it was placed, once, however often it is told."""
+    beforecommit.together(sales_apply, [Placed(order_id, placed_at.date(), lines)])
+
+
+def sale_reverse(*, order_id: uuid.UUID) -> None:
+    """Reverse what an order added (or remember its cancellation for its placement)."""
+    beforecommit.together(sales_apply, [Cancelled(order_id)])
+
+
+# Joins its caller's transaction (a handler's) rather than open a savepoint of its own. A
+# batch's facts (messaging.beforecommit) take a handful of statements together, whatever
+# their number: a replay runs them for every order ever placed.
 @transaction.atomic(savepoint=False)
-def sale_record(*, order_id: uuid.UUID, placed_at, lines: list[dict]) -> SaleRecord | None:
-    day = placed_at.date()
-    record = _remember(order_id, day=day, lines=lines, cancelled=False)
-    if record is None:  # new: count it
-        record = SaleRecord(order_id=order_id, day=day, lines=lines)
-    elif not record.cancelled_unseen:
-        return None  # counted before: a fact is not counted twice
-    else:
-        record.day, record.lines = day, lines
-        record.save(update_fields=["day", "lines"])
-    _count(record, +1)
-    if record.cancelled:
-        logger.info("sales: order %s was cancelled before it was placed here", order_id)
-        _count(record, -1)
-    return record
+def sales_apply(facts: list[Placed | Cancelled]) -> None:
+    """Apply order facts to the sale records and the figures, each order's in the order
+    given: its first fact makes its record, a later one changes it, and the figures of
+    every order move together."""
+    by_order: dict[uuid.UUID, list] = defaultdict(list)
+    for fact in facts:
+        by_order[fact.order_id].append(fact)
+    figures = Figures()
+    fresh = {order_id: SaleRecord(order_id=order_id, lines=[]) for order_id in by_order}
+    guesses = {order_id: _apply(fresh[order_id], by_order[order_id]) for order_id in fresh}
+    for order_id in _insert_new(fresh.values()):
+        figures.add(order_id, *guesses.pop(order_id))
+    # The orders that had a record: their guesses, made as if they were new, are dropped.
+    known = SaleRecord.objects.select_for_update().filter(order_id__in=guesses).order_by("order_id")
+    changed = []
+    for record in known:
+        before = (record.day, record.cancelled)
+        figures.add(record.order_id, *_apply(record, by_order[record.order_id]))
+        if (record.day, record.cancelled) != before:
+            changed.append(record)
+    SaleRecord.objects.bulk_update(changed, ["day", "lines", "cancelled"])
+    figures.write()
 
 
-@transaction.atomic(savepoint=False)
-def sale_reverse(*, order_id: uuid.UUID) -> SaleRecord | None:
-    record = _remember(order_id, day=None, lines=[], cancelled=True)
-    if record is None or record.cancelled:
-        return record  # nothing counted yet: remembered for the placement, if it comes
-    _count(record, -1)
-    record.cancelled = True
-    record.save(update_fields=["cancelled"])
-    return record
+def _apply(record: SaleRecord, facts: list) -> tuple[list[tuple[date, list, int]], bool]:
+    """Move the record through the facts; returns what to count, (day, lines, +1) for a
+    sale and (day, lines, -1) for its cancellation, and whether the cancellation came
+    first."""
+    counts, late = [], False
+    for fact in facts:
+        if isinstance(fact, Placed):
+            if record.day is not None:
+                continue  # counted before: a fact is not counted twice
+            record.day, record.lines = fact.day, fact.lines
+            counts.append((record.day, record.lines, +1))
+            if record.cancelled:
+                counts.append((record.day, record.lines, -1))
+                late = True
+        elif not record.cancelled:
+            record.cancelled = True
+            if record.day is not None:  # else nothing counted yet: remembered for the placement
+                counts.append((record.day, record.lines, -1))
+    return counts, late
 
 
-def _remember(order_id: uuid.UUID, *, day, lines: list[dict], cancelled: bool):
-    """Insert the order's sale record unless it has one; None when it was new, else the
-    existing record, locked until the transaction ends (a placement and its cancellation
-    handled at the same moment take turns here)."""
+def _insert_new(records) -> set[uuid.UUID]:
+    """Insert the records of orders that have none; returns those orders. An order whose
+    record is being inserted by another transaction waits for it, then counts as known."""
+    records = sorted(records, key=lambda r: r.order_id)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {SaleRecord._meta.db_table} (order_id, day, lines, cancelled) "
-            "VALUES (%s, %s, %s::jsonb, %s) ON CONFLICT (order_id) DO NOTHING RETURNING id",
-            [order_id, day, json.dumps(lines), cancelled],
+            "SELECT * FROM unnest(%s::uuid[], %s::date[], %s::jsonb[], %s::boolean[]) "
+            "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            [
+                [r.order_id for r in records],
+                [r.day for r in records],
+                [json.dumps(r.lines) for r in records],
+                [r.cancelled for r in records],
+            ],
         )
-        if cursor.fetchone() is not None:
-            return None
-    return SaleRecord.objects.select_for_update().get(order_id=order_id)
+        return {row[0] for row in cursor.fetchall()}
 
 
-def _count(record: SaleRecord, sign: int) -> None:
-    """Add a sale's lines to its day (+1) or reverse them as a cancellation (-1)."""
-    table = DailyProductSales._meta.db_table
-    for line in sorted(record.lines, key=lambda ln: ln["sku"]):
-        price = line["unit_price"]
-        quantity, revenue = line["quantity"], Decimal(price["amount"]) * line["quantity"]
-        key = [record.day, line["sku"], price["currency"]]
+class Figures:
+    """What a batch adds to each product's day, in each currency, written in one upsert."""
+
+    COLUMNS = ("orders", "units", "revenue", "cancelled_orders", "cancelled_units")
+
+    def __init__(self) -> None:
+        self.names: dict[tuple, str] = {}
+        self.deltas: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0, 0])
+
+    def add(self, order_id: uuid.UUID, counts: list[tuple[date, list, int]], late: bool) -> None:
+        """Count what `_apply` found for one order."""
+        if late:
+            logger.info("sales: order %s was cancelled before it was placed here", order_id)
+        for day, lines, sign in counts:
+            for line in lines:
+                price, quantity = line["unit_price"], line["quantity"]
+                key = (day, line["sku"], price["currency"])
+                self.names.setdefault(key, line["name"])
+                delta = self.deltas[key]
+                delta[0] += sign
+                delta[1] += sign * quantity
+                delta[2] += sign * Decimal(price["amount"]) * quantity
+                if sign < 0:  # a cancellation
+                    delta[3] += 1
+                    delta[4] += quantity
+
+    def write(self) -> None:
+        """One upsert for the rows the batch adds orders to; one UPDATE for those it takes
+        orders from, which exist (what is reversed was counted) and whose negative count a
+        new row could not hold. Rows in key order: two batches never wait crosswise."""
+        keys = sorted(self.deltas)
+        table, columns = DailyProductSales._meta.db_table, ", ".join(self.COLUMNS)
+        rows = (
+            "unnest(%s::date[], %s::varchar[], %s::varchar[], %s::varchar[], "
+            "%s::integer[], %s::integer[], %s::numeric[], %s::integer[], %s::integer[])"
+        )
+        self._execute(
+            f"INSERT INTO {table} AS t (day, sku, currency, name, {columns}) "
+            f"SELECT * FROM {rows} ON CONFLICT (day, sku, currency) DO UPDATE SET "
+            + self._sums("EXCLUDED"),
+            [k for k in keys if self.deltas[k][0] >= 0],
+        )
+        self._execute(
+            f"UPDATE {table} AS t SET {self._sums('d')} "
+            f"FROM {rows} AS d (day, sku, currency, name, {columns}) "
+            "WHERE t.day = d.day AND t.sku = d.sku AND t.currency = d.currency",
+            [k for k in keys if self.deltas[k][0] < 0],
+        )
+
+    def _sums(self, source: str) -> str:
+        return ", ".join(f"{c} = t.{c} + {source}.{c}" for c in self.COLUMNS)
+
+    def _execute(self, sql: str, keys: list[tuple]) -> None:
+        if not keys:
+            return
+        columns = [list(column) for column in zip(*keys, strict=True)]
+        names = [self.names[k] for k in keys]
+        deltas = [list(column) for column in zip(*(self.deltas[k] for k in keys), strict=True)]
         with connection.cursor() as cursor:
-            if sign > 0:
-                cursor.execute(
-                    f"INSERT INTO {table} AS t (day, sku, currency, name, orders, units, revenue, "
-                    "cancelled_orders, cancelled_units) VALUES (%s, %s, %s, %s, 1, %s, %s, 0, 0) "
-                    "ON CONFLICT (day, sku, currency) DO UPDATE SET orders = t.orders + 1, "
-                    "units = t.units + EXCLUDED.units, revenue = t.revenue + EXCLUDED.revenue",
-                    [*key, line["name"], quantity, revenue],
-                )
-            else:  # what is reversed was counted: the row is there
-                cursor.execute(
-                    f"UPDATE {table} SET orders = orders - 1, units = units - %s, "
-                    "revenue = revenue - %s, cancelled_orders = cancelled_orders + 1, "
-                    "cancelled_units = cancelled_units + %s "
-                    "WHERE day = %s AND sku = %s AND currency = %s",
-                    [quantity, revenue, quantity, *key],
-                )
+            cursor.execute(sql, [*columns, names, *deltas])
 
 
 def projection_reset() -> None:
