@@ -45,6 +45,18 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
+# An inbox row's columns, with their types in PostgreSQL, for `Seen.write`.
+_COLUMNS = {
+    "group": "varchar",
+    "message_id": "uuid",
+    "type": "varchar",
+    "correlation_id": "uuid",
+    "started_at": "timestamptz",
+    "handled_at": "timestamptz",
+    "duplicates": "integer",
+}
+
+
 class Seen:
     """What a batch knows before its records are handled, each read once for all of them:
     which messages the group's inbox already holds, and which of the group's projection
@@ -96,8 +108,18 @@ class Seen:
         again record by record, that record is then a duplicate and has no effect."""
         if not self.entries:
             return
+        entries, quote = list(self.entries.values()), connection.ops.quote_name
+        # One array per column rather than bulk_create's placeholders per row and field: a
+        # fixed cost of about half a millisecond per batch less, every batch of every group.
         try:
-            InboxEntry.objects.bulk_create(self.entries.values())
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {quote(InboxEntry._meta.db_table)} "
+                    f"({', '.join(map(quote, _COLUMNS))}) SELECT * FROM unnest("
+                    + ", ".join(f"%s::{kind}[]" for kind in _COLUMNS.values())
+                    + ")",
+                    [[getattr(entry, column) for entry in entries] for column in _COLUMNS],
+                )
         except IntegrityError as exc:
             raise Undone("a message of the batch was handled meanwhile") from exc
 
