@@ -142,16 +142,29 @@ def settle_before_the_flush(transactional_db, shop_processes):
     from messaging.models import OutboxMessage, ParkedRecord
     from warehouse.models import Reservation
 
+    def busy() -> list[str]:
+        lag = {group: n for group, n in total_lag_by_group(timeout_ms=2000).items() if n}
+        return [
+            what
+            for what, yes in (
+                (
+                    "unpublished outbox rows",
+                    OutboxMessage.objects.filter(published_at=None).exists(),
+                ),
+                ("parked records", ParkedRecord.objects.exists()),
+                (
+                    "orders packing",
+                    Reservation.objects.filter(status=Reservation.Status.PACKING).exists(),
+                ),
+                (f"lag {lag}", bool(lag)),
+            )
+            if yes
+        ]
+
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        busy = (
-            OutboxMessage.objects.filter(published_at=None).exists()
-            or ParkedRecord.objects.exists()
-            or Reservation.objects.filter(status=Reservation.Status.PACKING).exists()
-            or any(total_lag_by_group(timeout_ms=2000).values())
-        )
-        if not busy:
+        if not (left := busy()):
             return
         time.sleep(0.2)
-    # A test that leaves work behind costs every run these 30 s: say which one.
-    warnings.warn("the pipeline was still busy 30 s after the test", stacklevel=1)
+    # A test that leaves work behind costs every run these 30 s: say which one, and what.
+    warnings.warn(f"the pipeline was still busy 30 s after the test: {left}", stacklevel=1)
