@@ -180,40 +180,53 @@ def notifications_retry(*, ids: list[int]) -> int:
     return len(failed)
 
 
-def dedup_key(notification: Notification) -> str:
-    """`notification-<id>.<order ref>@<the sender's domain>`, unique to one notification.
-
-    The order's reference keeps it unique where ids are reused (a database reset), so a
-    provider's memory of an old key cannot swallow a new message.
-    """
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or str(DNS_NAME)
-    return f"notification-{notification.id}.{str(notification.order_id)[:8].upper()}@{domain}"
+def _key_domain() -> str:
+    """The domain of a notification's key: the sender's, or this host's name."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or str(DNS_NAME)
 
 
 def _claim(ids: list[int]) -> tuple[dict[int, Notification], list[Notification]]:
-    """Lock the rows and claim those due (pending -> sending); returns every row by id, and
-    the claimed ones. A row sent, failed, claimed by an attempt in progress, or not due yet
-    (an early or duplicate task: the scheduled one will come) is left as it is."""
-    with transaction.atomic():
-        rows = {n.id: n for n in _locked(ids)}
-        claimed = []
-        for notification in rows.values():
-            if notification.status != Status.PENDING:
-                continue
-            due = notification.next_attempt_at
-            if due and due > notification.db_now + EARLY_TOLERANCE:
-                continue
-            notification.status = Status.SENDING
-            notification.attempts += 1
-            notification.claimed_at = notification.db_now
-            notification.next_attempt_at = None
-            # Fixed by the first attempt, so a later change of DEFAULT_FROM_EMAIL keeps it.
-            notification.dedup_key = notification.dedup_key or dedup_key(notification)
-            claimed.append(notification)
-        Notification.objects.bulk_update(
-            claimed, ["status", "attempts", "claimed_at", "next_attempt_at", "dedup_key"]
-        )
-    return rows, claimed
+    """Claim the rows that are due (pending -> sending) in one statement; returns every row
+    by id, and the claimed ones. A row sent, failed, claimed by an attempt in progress, or
+    not due yet (an early or duplicate task: the scheduled one will come) is left as it is.
+
+    The first claim fixes the row's key, `notification-<id>.<order ref>@<domain>`, unique
+    to one notification: the order's reference keeps it unique where ids are reused (a
+    database reset), so a provider's memory of an old key cannot swallow a new message, and
+    a later change of DEFAULT_FROM_EMAIL keeps the keys already given.
+    """
+    claimed = sorted(
+        Notification.objects.raw(
+            _CLAIM, [Status.SENDING, _key_domain(), ids, Status.PENDING, EARLY_TOLERANCE]
+        ),
+        key=lambda n: n.id,
+    )
+    return _with_the_rest(ids, claimed), claimed
+
+
+# Rows are locked in id order (the subquery), so two attempts never wait for each other
+# crosswise; one that waited finds the row claimed and leaves it.
+_CLAIM = f"""
+UPDATE {Notification._meta.db_table} SET status = %s, attempts = attempts + 1,
+    claimed_at = STATEMENT_TIMESTAMP(), next_attempt_at = NULL,
+    dedup_key = CASE WHEN dedup_key = '' THEN concat(
+        'notification-', id, '.', upper(left(order_id::text, 8)), '@', %s::text
+    ) ELSE dedup_key END
+WHERE id IN (
+    SELECT id FROM {Notification._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+) AND status = %s
+    AND (next_attempt_at IS NULL OR next_attempt_at <= STATEMENT_TIMESTAMP() + %s)
+RETURNING *
+"""
+
+
+def _with_the_rest(ids: list[int], rows: list[Notification]) -> dict[int, Notification]:
+    """`rows` by id, with the others of `ids` as they are (those a statement left alone)."""
+    found = {n.id: n for n in rows}
+    missing = [i for i in ids if i not in found]
+    return found | (
+        {n.id: n for n in Notification.objects.filter(id__in=missing)} if missing else {}
+    )
 
 
 def _give_back(claimed: list[Notification], traces: dict[str, dict[str, str]]) -> None:
@@ -258,40 +271,43 @@ def _mark_sent(
     delivered_now = {notification.id: now for notification, now in sent}
     _reconnect_if_broken()
     with transaction.atomic():
-        rows = _locked(list(delivered_now))
-        erased = set(
-            ErasedOrder.objects.filter(order_id__in={n.order_id for n in rows}).values_list(
-                "order_id", flat=True
-            )
+        # Whatever the row says now (a later attempt may hold it), this send happened; one
+        # a later attempt marked sent (this one's lease had ended) was announced by it.
+        marked = list(
+            Notification.objects.raw(_MARK, [Status.SENT, list(delivered_now), Status.SENT])
         )
-        # One a later attempt marked (this one's lease had ended) was announced by it.
-        marking = [n for n in rows if n.status != Status.SENT]
         with outbox.bulk() as announce:  # the batch's announcements in one INSERT
-            for notification in marking:
-                _mark(notification, delivered_now[notification.id], erased, announce, traces)
-        Notification.objects.bulk_update(marking, ["status", "sent_at", "next_attempt_at"])
-    return rows
+            for notification in sorted(marked, key=lambda n: n.id):
+                _announce(notification, delivered_now[notification.id], announce, traces)
+    return list(_with_the_rest(list(delivered_now), marked).values())
 
 
-def _mark(
+_MARK = f"""
+UPDATE {Notification._meta.db_table} AS n SET status = %s, sent_at = STATEMENT_TIMESTAMP(),
+    next_attempt_at = NULL
+WHERE id IN (
+    SELECT id FROM {Notification._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+) AND n.status <> %s
+RETURNING n.*, EXISTS (
+    SELECT FROM {ErasedOrder._meta.db_table} e WHERE e.order_id = n.order_id
+) AS erased
+"""
+
+
+def _announce(
     notification: Notification,
     delivered_now: bool,
-    erased: set,
     announce: Callable[..., object],
     traces: dict[str, dict[str, str]],
 ) -> None:
-    """Mark one notification sent, and announce it in its own trace."""
+    """Announce one notification marked sent, in its own trace."""
     if not delivered_now:
         logger.info(
             "Notification %s: the provider already had %s; an earlier attempt delivered it",
             notification.id,
             notification.dedup_key,
         )
-    # Whatever the row says now (a later attempt may hold it), this send happened.
-    notification.status = Status.SENT
-    notification.sent_at = notification.db_now
-    notification.next_attempt_at = None
-    if notification.order_id in erased:
+    if notification.erased:
         # Its customer was erased while this attempt was sending: what the backend kept of
         # it goes too (the row itself was erased then).
         forget_sent(key=notification.dedup_key)
