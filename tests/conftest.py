@@ -2,10 +2,14 @@
 
 import pytest
 from celery import current_app
+from django.test import TransactionTestCase
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from messaging import telemetry, tracing
+from tests import flush
+
+TransactionTestCase._fixture_teardown = flush.retrying(TransactionTestCase._fixture_teardown)
 
 
 @pytest.fixture

@@ -135,11 +135,15 @@ def settle_before_the_flush(transactional_db, shop_processes):
 
     TRUNCATE locks the tables one after another; a worker that is still handling a message
     holds some of them and wants others, and PostgreSQL breaks the deadlock by failing one
-    side, sometimes the flush, which then spoils the next test's data.
+    side, sometimes the flush (tests/flush.py then runs it again).
     """
     yield
+    from django.db.models import Q
+    from django.db.models.functions import Now
+
     from messagelog.lag import total_lag_by_group
     from messaging.models import OutboxMessage, ParkedRecord
+    from notifications.models import Notification
     from warehouse.models import Reservation
 
     def busy() -> list[str]:
@@ -155,6 +159,13 @@ def settle_before_the_flush(transactional_db, shop_processes):
                 (
                     "orders packing",
                     Reservation.objects.filter(status=Reservation.Status.PACKING).exists(),
+                ),
+                (
+                    "notifications being sent",
+                    Notification.objects.filter(
+                        Q(status=Notification.Status.SENDING)
+                        | Q(status=Notification.Status.PENDING, next_attempt_at__lte=Now())
+                    ).exists(),
                 ),
                 (f"lag {lag}", bool(lag)),
             )
