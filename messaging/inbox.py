@@ -23,7 +23,7 @@ from django.utils import timezone
 from psycopg import pq
 from pydantic import ValidationError
 
-from . import metrics, tracing
+from . import metrics, rows, tracing
 from .contracts import Message, UnknownMessageType, UnknownVersion, message_class, upcast
 from .deadletters import dead_letter
 from .failures import record_failure
@@ -109,15 +109,14 @@ class Seen:
         if not self.entries:
             return
         entries, quote = list(self.entries.values()), connection.ops.quote_name
-        # One array per column rather than bulk_create's placeholders per row and field: a
-        # fixed cost of about half a millisecond per batch less, every batch of every group.
+        # Rather than bulk_create: a fixed cost of about half a millisecond per batch less,
+        # every batch of every group.
         try:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"INSERT INTO {quote(InboxEntry._meta.db_table)} "
-                    f"({', '.join(map(quote, _COLUMNS))}) SELECT * FROM unnest("
-                    + ", ".join(f"%s::{kind}[]" for kind in _COLUMNS.values())
-                    + ")",
+                    f"({', '.join(map(quote, _COLUMNS))}) "
+                    f"SELECT * FROM {rows.unnest(_COLUMNS.values())}",
                     [[getattr(entry, column) for entry in entries] for column in _COLUMNS],
                 )
         except IntegrityError as exc:

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from messaging import beforecommit
+from messaging import beforecommit, rows
 
 from .models import DailyProductSales, SaleRecord
 
@@ -62,17 +62,20 @@ def sales_apply(facts: list[Placed | Cancelled]) -> None:
     figures = Figures()
     fresh = {order_id: SaleRecord(order_id=order_id, lines=[]) for order_id in by_order}
     guesses = {order_id: _apply(fresh[order_id], by_order[order_id]) for order_id in fresh}
-    for order_id in _insert_new(fresh.values()):
-        figures.add(order_id, *guesses.pop(order_id))
+    counted = [(order_id, guesses.pop(order_id)) for order_id in _insert_new(fresh.values())]
     # The orders that had a record: their guesses, made as if they were new, are dropped.
     known = SaleRecord.objects.select_for_update().filter(order_id__in=guesses).order_by("order_id")
     changed = []
     for record in known:
         before = (record.day, record.cancelled)
-        figures.add(record.order_id, *_apply(record, by_order[record.order_id]))
+        counted.append((record.order_id, _apply(record, by_order[record.order_id])))
         if (record.day, record.cancelled) != before:
             changed.append(record)
     SaleRecord.objects.bulk_update(changed, ["day", "lines", "cancelled"])
+    for order_id, (counts, late) in counted:
+        if late:
+            logger.info("sales: order %s was cancelled before it was placed here", order_id)
+        figures.add(counts)
     figures.write()
 
 
@@ -104,7 +107,7 @@ def _insert_new(records) -> set[uuid.UUID]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {SaleRecord._meta.db_table} (order_id, day, lines, cancelled) "
-            "SELECT * FROM unnest(%s::uuid[], %s::date[], %s::jsonb[], %s::boolean[]) "
+            f"SELECT * FROM {rows.unnest(('uuid', 'date', 'jsonb', 'boolean'))} "
             "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
             [
                 [r.order_id for r in records],
@@ -117,18 +120,25 @@ def _insert_new(records) -> set[uuid.UUID]:
 
 
 class Figures:
-    """What a batch adds to each product's day, in each currency, written in one upsert."""
+    """What a batch adds to each product's day, in each currency, written in two
+    statements at most (`write`)."""
 
-    COLUMNS = ("orders", "units", "revenue", "cancelled_orders", "cancelled_units")
+    # A row's identity and name, then what a batch adds to it: each with its type.
+    KEY = {"day": "date", "sku": "varchar", "currency": "varchar", "name": "varchar"}
+    COLUMNS = {
+        "orders": "integer",
+        "units": "integer",
+        "revenue": "numeric",
+        "cancelled_orders": "integer",
+        "cancelled_units": "integer",
+    }
 
     def __init__(self) -> None:
         self.names: dict[tuple, str] = {}
         self.deltas: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0, 0])
 
-    def add(self, order_id: uuid.UUID, counts: list[tuple[date, list, int]], late: bool) -> None:
+    def add(self, counts: list[tuple[date, list, int]]) -> None:
         """Count what `_apply` found for one order."""
-        if late:
-            logger.info("sales: order %s was cancelled before it was placed here", order_id)
         for day, lines, sign in counts:
             for line in lines:
                 price, quantity = line["unit_price"], line["quantity"]
@@ -147,20 +157,17 @@ class Figures:
         orders from, which exist (what is reversed was counted) and whose negative count a
         new row could not hold. Rows in key order: two batches never wait crosswise."""
         keys = sorted(self.deltas)
-        table, columns = DailyProductSales._meta.db_table, ", ".join(self.COLUMNS)
-        rows = (
-            "unnest(%s::date[], %s::varchar[], %s::varchar[], %s::varchar[], "
-            "%s::integer[], %s::integer[], %s::numeric[], %s::integer[], %s::integer[])"
-        )
+        table, columns = DailyProductSales._meta.db_table, ", ".join([*self.KEY, *self.COLUMNS])
+        given = rows.unnest([*self.KEY.values(), *self.COLUMNS.values()])
         self._execute(
-            f"INSERT INTO {table} AS t (day, sku, currency, name, {columns}) "
-            f"SELECT * FROM {rows} ON CONFLICT (day, sku, currency) DO UPDATE SET "
+            f"INSERT INTO {table} AS t ({columns}) "
+            f"SELECT * FROM {given} ON CONFLICT (day, sku, currency) DO UPDATE SET "
             + self._sums("EXCLUDED"),
             [k for k in keys if self.deltas[k][0] >= 0],
         )
         self._execute(
             f"UPDATE {table} AS t SET {self._sums('d')} "
-            f"FROM {rows} AS d (day, sku, currency, name, {columns}) "
+            f"FROM {given} AS d ({columns}) "
             "WHERE t.day = d.day AND t.sku = d.sku AND t.currency = d.currency",
             [k for k in keys if self.deltas[k][0] < 0],
         )
@@ -171,11 +178,9 @@ class Figures:
     def _execute(self, sql: str, keys: list[tuple]) -> None:
         if not keys:
             return
-        columns = [list(column) for column in zip(*keys, strict=True)]
-        names = [self.names[k] for k in keys]
-        deltas = [list(column) for column in zip(*(self.deltas[k] for k in keys), strict=True)]
+        given = [(*key, self.names[key], *self.deltas[key]) for key in keys]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*columns, names, *deltas])
+            cursor.execute(sql, rows.columns(given))
 
 
 def projection_reset() -> None:
