@@ -9,7 +9,6 @@ day, and the placement, if it ever comes, is counted and reversed at once: the f
 come out as if the two had arrived in order.
 """
 
-import json
 import logging
 import uuid
 from collections import defaultdict
@@ -104,17 +103,13 @@ def _insert_new(records) -> set[uuid.UUID]:
     """Insert the records of orders that have none; returns those orders. An order whose
     record is being inserted by another transaction waits for it, then counts as known."""
     records = sorted(records, key=lambda r: r.order_id)
+    columns = {"order_id": "uuid", "day": "date", "lines": "jsonb", "cancelled": "boolean"}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {SaleRecord._meta.db_table} (order_id, day, lines, cancelled) "
-            f"SELECT * FROM {rows.unnest(('uuid', 'date', 'jsonb', 'boolean'))} "
+            f"INSERT INTO {SaleRecord._meta.db_table} ({', '.join(columns)}) "
+            f"SELECT * FROM {rows.recordset('given', columns)} "
             "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            [
-                [r.order_id for r in records],
-                [r.day for r in records],
-                [json.dumps(r.lines) for r in records],
-                [r.cancelled for r in records],
-            ],
+            [rows.document({c: getattr(r, c) for c in columns} for r in records)],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -157,17 +152,17 @@ class Figures:
         orders from, which exist (what is reversed was counted) and whose negative count a
         new row could not hold. Rows in key order: two batches never wait crosswise."""
         keys = sorted(self.deltas)
-        table, columns = DailyProductSales._meta.db_table, ", ".join([*self.KEY, *self.COLUMNS])
-        given = rows.unnest([*self.KEY.values(), *self.COLUMNS.values()])
+        table, columns = DailyProductSales._meta.db_table, self.KEY | self.COLUMNS
+        given = rows.recordset("d", columns)
         self._execute(
-            f"INSERT INTO {table} AS t ({columns}) "
+            f"INSERT INTO {table} AS t ({', '.join(columns)}) "
             f"SELECT * FROM {given} ON CONFLICT (day, sku, currency) DO UPDATE SET "
             + self._sums("EXCLUDED"),
             [k for k in keys if self.deltas[k][0] >= 0],
         )
         self._execute(
             f"UPDATE {table} AS t SET {self._sums('d')} "
-            f"FROM {given} AS d ({columns}) "
+            f"FROM {given} "
             "WHERE t.day = d.day AND t.sku = d.sku AND t.currency = d.currency",
             [k for k in keys if self.deltas[k][0] < 0],
         )
@@ -178,9 +173,10 @@ class Figures:
     def _execute(self, sql: str, keys: list[tuple]) -> None:
         if not keys:
             return
-        given = [(*key, self.names[key], *self.deltas[key]) for key in keys]
+        names = [*self.KEY, *self.COLUMNS]
+        given = (zip(names, (*k, self.names[k], *self.deltas[k]), strict=True) for k in keys)
         with connection.cursor() as cursor:
-            cursor.execute(sql, rows.columns(given))
+            cursor.execute(sql, [rows.document(map(dict, given))])
 
 
 def projection_reset() -> None:
