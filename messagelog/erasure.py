@@ -9,21 +9,15 @@ from django.db import transaction
 
 from messaging import erasure
 from messaging.contracts import ERASED, UnknownMessageType, message_class
-from messaging.models import ErasedKey
 from messaging.personal import redacted
 
 from .models import MessageRecord
 
 
-def redact_erased(rows: list[MessageRecord]) -> None:
-    """Redact, before they are stored, the rows whose key was erased (one query)."""
-    keys = {row.key for row in rows if row.key}
-    if not keys:
-        return
-    erased = set(ErasedKey.objects.filter(key__in=keys).values_list("key", flat=True))
+def redact_rows(rows: list[MessageRecord]) -> None:
+    """Redact rows of an erased key before they are stored."""
     for row in rows:
-        if row.key in erased:
-            _redact(row)
+        _redact(row)
 
 
 def erase_announced(rows: list[MessageRecord]) -> None:
