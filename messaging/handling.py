@@ -98,8 +98,9 @@ def _try(group_name, records, each, before_commit, *, optimistic: bool) -> list:
     try:
         with transaction.atomic(), oncommit.gathering():
             transaction.on_commit(partial(kept.update, yes=True))
-            parked = parking.parked_keys(group_name, {parking.key_of(r) for r in records})
-            seen = Seen(group_name, records, optimistic=optimistic)
+            keys = {parking.key_of(r) for r in records}
+            seen = Seen(group_name, records, keys=keys, optimistic=optimistic)
+            parked = seen.parked
             with beforecommit.gathering() if optimistic else nullcontext():
                 results = [each(record, parked, seen) for record in records]
             seen.write()

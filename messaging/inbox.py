@@ -10,6 +10,7 @@ that raises is HandlerFailed, for the caller to park (messaging.handling) and re
 (messaging.retrying).
 """
 
+import json
 import logging
 import time
 import traceback
@@ -29,7 +30,7 @@ from .deadletters import dead_letter
 from .failures import record_failure
 from .logcontext import message_context
 from .metadata import Metadata
-from .models import DeadLetter, InboxEntry
+from .models import DeadLetter, InboxEntry, ParkedRecord
 from .personal import scrubbed
 from .registry import FENCE_KEY, ConsumerGroup, fences_for, fences_of
 from .tracing import Mode
@@ -58,9 +59,10 @@ _COLUMNS = {
 
 
 class Seen:
-    """What a batch knows before its records are handled, each read once for all of them:
-    which messages the group's inbox already holds, and which of the group's projection
-    fences (see `_pass_fences`) its transaction holds.
+    """What a batch knows before its records are handled, read in one query for all of
+    them: which of its keys have records parked for the group (`parked`), which messages
+    the group's inbox already holds, and which of the group's projection fences (see
+    `_pass_fences`) its transaction holds.
 
     A message the batch did not ask about (or every message, for a record handled alone)
     is looked up on its own. Messages handled meanwhile are added, so a record that comes
@@ -75,18 +77,20 @@ class Seen:
     """
 
     def __init__(
-        self, group_name: str, records: list[RawRecord] = (), *, optimistic: bool = False
+        self,
+        group_name: str,
+        records: list[RawRecord] = (),
+        *,
+        keys: set[str] = frozenset(),
+        optimistic: bool = False,
     ) -> None:
         self.group_name = group_name
         self.optimistic = optimistic
         self.entries: dict[UUID, InboxEntry] = {}
         self.spans: list = []
         self.asked = {i for i in map(_message_id, records) if i is not None}
-        self.found = set(
-            InboxEntry.objects.filter(group=group_name, message_id__in=self.asked)
-            .values_list("message_id", flat=True)
-        ) if self.asked else set()  # fmt: skip
-        self.fences = {f for f in fences_of(group_name) if _try_fence(f)} if records else set()
+        fences = fences_of(group_name) if records else []
+        self.parked, self.found, self.fences = _look_up(group_name, keys, self.asked, fences)
 
     def holds(self, message_id: UUID) -> bool:
         if message_id in self.asked:
@@ -274,6 +278,38 @@ def _pass_fences(group_name: str, message_type: str, held: set[str]) -> None:
     for fence in fences_for(group_name, message_type):
         if fence not in held and not _try_fence(fence):
             raise _Fenced(f"waits for the rebuild of {fence.split(':', 1)[1]}")
+
+
+def _look_up(group_name: str, keys, message_ids, fences) -> tuple[set, set, set]:
+    """The keys of `keys` with parked records, the messages of `message_ids` in the inbox,
+    and the fences taken: three questions of every batch in one round trip. Lists travel
+    as JSON (messaging.rows says why)."""
+    if not (keys or message_ids or fences):
+        return set(), set(), set()
+    quote = connection.ops.quote_name
+    elements = "ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1, key FROM {quote(ParkedRecord._meta.db_table)} "
+            f'WHERE "group" = %s AND key = ANY({elements}) '
+            f"UNION ALL SELECT 2, message_id::text FROM {quote(InboxEntry._meta.db_table)} "
+            f'WHERE "group" = %s AND message_id = ANY({elements}::uuid[]) '
+            "UNION ALL SELECT 3, fence FROM jsonb_array_elements_text(%s::jsonb) AS fence "
+            f"WHERE pg_try_advisory_xact_lock_shared({FENCE_KEY % 'fence'})",
+            [
+                group_name,
+                json.dumps(sorted(keys)),
+                group_name,
+                json.dumps(sorted(map(str, message_ids))),
+                json.dumps(fences),
+            ],
+        )
+        answers = cursor.fetchall()
+    return (
+        {value for which, value in answers if which == 1},
+        {UUID(value) for which, value in answers if which == 2},
+        {value for which, value in answers if which == 3},
+    )
 
 
 def _try_fence(fence: str) -> bool:

@@ -253,6 +253,38 @@ def test_a_batch_that_succeeds_takes_no_savepoint_per_record_and_one_inbox_inser
     assert Stock.objects.get(sku="MUG-001").reserved == 3
 
 
+def test_a_batch_asks_for_its_parked_keys_its_inbox_rows_and_its_fences_in_one_query():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging import handling, parking
+    from messaging.models import ParkedRecord
+
+    handled, waiting, parked = _orders(3)
+    handling.handle_batch(registry.group("sales"), [handled])
+    ParkedRecord.objects.create(
+        group="sales",
+        key=parked.key.decode(),
+        topic=parked.topic,
+        partition=0,
+        offset=99,
+        last_error="an earlier record of this order failed",
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = handling.handle_batch(registry.group("sales"), [handled, waiting, parked])
+
+    assert outcomes == [Outcome.DUPLICATE, Outcome.HANDLED, parking.PARKED]
+    asked = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and any(t in q["sql"] for t in ("inboxentry", "advisory_xact_lock_shared"))
+    ]
+    assert len(asked) == 1, asked
+    assert all(t in asked[0] for t in ("parkedrecord", "inboxentry", "advisory_xact_lock_shared"))
+
+
 def test_a_record_that_comes_twice_in_an_optimistic_batch_counts_a_duplicate():
     from messaging import handling
 
