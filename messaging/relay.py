@@ -39,7 +39,7 @@ from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 from kafka.errors import InvalidRecordError, KafkaError, MessageSizeTooLargeError
 
-from . import conf, metrics, recovery, tracing
+from . import conf, metrics, recovery, rows, tracing
 from .heartbeats import Pulse
 from .kafka import producer as kafka_producer
 from .models import OutboxMessage
@@ -159,11 +159,11 @@ class Relay:
         if it was alone), when the broker refused a row: the caller makes a new producer.
         """
         limit = 1 if self.one_by_one else self.batch_size
-        rows = list(_next_rows().filter(HOLDS_THE_LOCK)[:limit])
-        if not rows:
+        pending = _next_rows(limit)
+        if not pending:
             return 0
         sent, refused, spans = [], {}, {}
-        for row in rows:
+        for row in pending:
             if row.key in {r.key for r in refused}:
                 continue  # never ahead of an earlier message of its key
             metadata = row.metadata()
@@ -190,20 +190,21 @@ class Relay:
             except REFUSALS as exc:
                 failed.append((row, f"{type(exc).__name__}: {exc}"))
             # Anything else raises: nothing more is stamped and the rest is sent again.
-        if len(rows) == 1:
+        if len(pending) == 1:
             refused |= dict(failed)  # alone in its batch: this row is the one refused
-        self.one_by_one = max(self.one_by_one - len(rows), 0)
-        _stamp(published)
+        self.one_by_one = max(self.one_by_one - len(pending), 0)
+        overwritten = _stamp(published)
         for row, meta in published:
             tracing.sent(spans.get(row), meta.partition, meta.offset)
             metrics.published(row.topic, row.time)
         for row, why in failed:
             tracing.refused(spans.get(row), why)
-        recovery.republish_overwritten(published)
+        if overwritten:
+            recovery.republish_overwritten(published)
         _refuse(refused)
         self.published += len(published)
         if failed:
-            if len(rows) > 1:
+            if len(pending) > 1:
                 # Which row the broker refused is unknown: the others failed with it.
                 self.one_by_one = len(failed)
             raise ProducerBroken(failed[0][1])
@@ -219,7 +220,24 @@ class Relay:
         )
 
 
-def _next_rows():
+def _next_rows(limit: int) -> list[OutboxMessage]:
+    """Up to `limit` pending rows in id order, without those behind a refused row of the
+    same key, while this session holds the relay's lock.
+
+    Django takes about 1.7 ms of CPU to compile this query, which ran on every poll: it is
+    compiled once per limit, and each poll runs the SQL (0.3 ms, the rows included).
+    """
+    if limit not in _NEXT_ROWS:
+        query = _pending_in_order().filter(HOLDS_THE_LOCK)[:limit]
+        _NEXT_ROWS[limit] = query.query.sql_with_params()
+    sql, params = _NEXT_ROWS[limit]
+    return list(OutboxMessage.objects.raw(sql, params))
+
+
+_NEXT_ROWS: dict[int, tuple[str, tuple]] = {}
+
+
+def _pending_in_order():
     """Pending rows in id order, without those behind a refused row of the same key.
 
     Why `id >= the first unpublished id`, which every pending row meets anyway: a row's
@@ -244,20 +262,33 @@ def _next_rows():
     )
 
 
-def _stamp(published: list) -> None:
-    """Mark rows published, with where Kafka put each, in one fenced statement."""
+def _stamp(published: list) -> bool:
+    """Mark rows published, with where Kafka put each, in one fenced statement; returns
+    whether rows stamped before hold offsets Kafka has now given to this batch (the broker
+    lost them: `recovery.republish_overwritten` publishes them again). The question rides
+    on the UPDATE, which sees the table as it was before it: one round trip per batch."""
     if not published:
-        return
-    values = ", ".join(["(%s::bigint, %s::integer, %s::bigint)"] * len(published))
-    params = [p for row, meta in published for p in (row.id, meta.partition, meta.offset)]
-    table = OutboxMessage._meta.db_table
+        return False
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    columns = {"id": "bigint", "topic": "varchar", "partition": "integer", "offset": "bigint"}
+    given = [
+        {"id": row.id, "topic": meta.topic, "partition": meta.partition, "offset": meta.offset}
+        for row, meta in published
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE {table} AS o SET published_at = %s, "partition" = v.p, "offset" = v.o'
-            f" FROM (VALUES {values}) AS v(id, p, o)"
-            f" WHERE o.id = v.id AND {HOLDS_THE_LOCK.sql}",
-            [timezone.now(), *params, *HOLDS_THE_LOCK.params],
+            f"WITH given AS (SELECT * FROM {rows.recordset('given', columns)}), "
+            f"stamped AS (UPDATE {table} AS o SET published_at = %s, "
+            '"partition" = given."partition", "offset" = given."offset" '
+            f"FROM given WHERE o.id = given.id AND {HOLDS_THE_LOCK.sql}), "
+            'lowest AS (SELECT topic, "partition", min("offset") AS "offset" '
+            "FROM given GROUP BY 1, 2) "
+            f"SELECT EXISTS (SELECT FROM {table} AS o JOIN lowest AS l "
+            'ON o.topic = l.topic AND o."partition" = l."partition" AND o."offset" >= l."offset" '
+            "WHERE o.id NOT IN (SELECT id FROM given))",
+            [rows.document(given), timezone.now(), *HOLDS_THE_LOCK.params],
         )
+        return cursor.fetchone()[0]
 
 
 def _refuse(refused: dict) -> None:

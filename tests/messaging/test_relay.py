@@ -80,6 +80,22 @@ def test_rows_are_published_in_order_and_stamped_with_where_kafka_put_them(topic
     assert list(stamped) == [(r.partition, r.offset) for r in records]
 
 
+def test_a_batch_takes_two_statements_its_rows_and_their_stamps(topics, kafka):
+    """The stamp also asks whether the broker gave this batch's offsets to rows stamped
+    before (recovery.republish_overwritten); nothing was lost, so nothing else is asked."""
+    from django.test.utils import CaptureQueriesContext
+
+    cancellations(uuid.uuid4(), 3)
+    relay = Relay()
+
+    with relay.leadership(), CaptureQueriesContext(connection) as queries:
+        published = relay.publish_batch(kafka)
+
+    assert published == 3
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT", "WITH"]
+    assert not OutboxMessage.objects.pending().exists()
+
+
 def test_a_relay_that_does_not_hold_the_lock_publishes_nothing(topics, kafka):
     """The fence: a relay whose leadership moved on cannot pick a single row."""
     order_id = uuid.uuid4()
