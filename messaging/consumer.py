@@ -82,10 +82,11 @@ class ConsumerLoop:
                 batch = client.poll(timeout_ms=timeout_ms)
                 if client.assignment():
                     self.ready.set()
-                behind = self._behind(client)
+                where = self._where(client)
+                behind = _left_to_read(where)
                 self._report(client, behind)
                 batch = self._align(client, batch, behind)
-                self._reread_what_the_broker_lost(client)
+                self._reread_what_the_broker_lost(client, where)
                 if not batch:
                     continue
                 close_old_connections()
@@ -100,17 +101,16 @@ class ConsumerLoop:
             client.close(autocommit=False)
 
     @staticmethod
-    def _behind(client) -> dict:
-        """Each assigned partition's records left to read (None when not known yet).
-
-        Both numbers are the client's own, from its last fetch: no request to the broker.
+    def _where(client) -> dict:
+        """Each assigned partition's end and this consumer's position in it (None when not
+        known yet), asked of the client once per poll: the client's own numbers, from its
+        last fetch, with no request to the broker.
         """
-        behind = {}
+        where = {}
         for tp in client.assignment():
             end = client.highwater(tp)
-            position = client.position(tp, timeout_ms=0) if end is not None else None
-            behind[tp] = None if position is None else max(end - position, 0)
-        return behind
+            where[tp] = (end, client.position(tp, timeout_ms=0) if end is not None else None)
+        return where
 
     def _report(self, client, behind: dict) -> None:
         role = "consuming" if behind else "joining"
@@ -130,10 +130,10 @@ class ConsumerLoop:
             client.seek(tp, offset)
         return now
 
-    def _reread_what_the_broker_lost(self, client) -> None:
-        for tp in client.assignment():
-            end = client.highwater(tp)  # as the last fetch from the partition reported it
-            position = client.position(tp, timeout_ms=0) if end is not None else None
+    def _reread_what_the_broker_lost(self, client, where: dict) -> None:
+        # A position past the end the last fetch reported (`_where`, taken before the
+        # poll's alignment, which only ever moves a position back).
+        for tp, (end, position) in where.items():
             if position is not None and end < position:
                 logger.warning(
                     "%s consumer: %s[%d] ends at %d, below %d where this group had got to: "
@@ -161,3 +161,8 @@ class ConsumerLoop:
         # published, in one transaction.
         merged = heapq.merge(*batch.values(), key=lambda record: record.timestamp)
         handle_batch(self.group, [RawRecord.from_consumer_record(r) for r in merged])
+
+
+def _left_to_read(where: dict) -> dict:
+    """Each partition's records left to read (None when not known yet)."""
+    return {tp: None if at is None else max(end - at, 0) for tp, (end, at) in where.items()}
