@@ -4,8 +4,8 @@ from uuid import UUID
 
 from django.db import connection, transaction
 
-from messaging import rows as many
 from messaging.models import ErasedKey
+from messaging.rows import document, recordset
 from messaging.wire import MalformedRecord, as_text, decode, decode_headers
 
 from . import erasure
@@ -59,7 +59,7 @@ def _store(rows: list[MessageRecord], *, unless_erased: bool) -> set[str]:
     given = [{c: getattr(row, c) for c in _COLUMNS} for row in rows]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH given AS (SELECT * FROM {many.recordset('given', _COLUMNS)}), "
+            f"WITH given AS (SELECT * FROM {recordset('given', _COLUMNS)}), "
             f"erased AS (SELECT key FROM {quote(ErasedKey._meta.db_table)} "
             "WHERE %s AND key IN (SELECT key FROM given)), "
             f"stored AS (INSERT INTO {quote(MessageRecord._meta.db_table)} "
@@ -67,7 +67,7 @@ def _store(rows: list[MessageRecord], *, unless_erased: bool) -> set[str]:
             "WHERE NOT EXISTS (SELECT FROM erased WHERE erased.key = given.key) "
             "ON CONFLICT DO NOTHING) "
             "SELECT key FROM erased",
-            [many.document(given), unless_erased],
+            [document(given), unless_erased],
         )
         return {key for (key,) in cursor.fetchall()}
 

@@ -9,9 +9,9 @@ in process: 0.45 ms of CPU against 2.7 as four arrays (server-side binding alike
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from django.db import connection
+from django.db import connection, models
 
 
 def recordset(alias: str, columns: Mapping[str, str]) -> str:
@@ -27,3 +27,22 @@ def document(rows: Iterable[Mapping]) -> str:
     UUIDs, dates, times and decimals travel as their text, which PostgreSQL reads back as
     the column's type (a Decimal keeps every digit)."""
     return json.dumps(list(rows), default=str, separators=(",", ":"))
+
+
+def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """`bulk_create(objects)` as one INSERT of one document, in the order given: every
+    concrete column but the primary key, which the table numbers (the objects' `pk` is not
+    set). JSON columns travel as the JSON they hold, not as text."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # A column's type without its size (varchar, not varchar(200)), as bulk_create's own
+    # arrays are cast.
+    columns = {f.column: f.db_type(connection).split("(")[0] for f in fields}
+    given = ({f.column: f.pre_save(o, add=True) for f in fields} for o in objects)
+    quote = connection.ops.quote_name
+    names = ", ".join(map(quote, columns))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+            f"SELECT {names} FROM {recordset('given', columns)}",
+            [document(given)],
+        )

@@ -253,6 +253,24 @@ def test_a_batch_that_succeeds_takes_no_savepoint_per_record_and_one_inbox_inser
     assert Stock.objects.get(sku="MUG-001").reserved == 3
 
 
+def test_a_batchs_outbox_rows_go_in_one_insert_in_the_order_they_were_sent():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging import handling
+
+    product("MUG-001", stock=10)
+    records = _orders(3)
+
+    with CaptureQueriesContext(connection) as queries:
+        handling.handle_batch(registry.group("warehouse"), records)
+
+    inserts = [q for q in queries.captured_queries if 'INTO "messaging_outboxmessage"' in q["sql"]]
+    assert len(inserts) == 1
+    reserved = OutboxMessage.objects.filter(type="warehouse.StockReserved").order_by("id")
+    assert [row.key for row in reserved] == [r.key.decode() for r in records]
+
+
 def test_a_batch_asks_for_its_parked_keys_its_inbox_rows_and_its_fences_in_one_query():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
