@@ -46,3 +46,24 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
             f"SELECT {names} FROM {recordset('given', columns)}",
             [document(given)],
         )
+
+
+def update(model: type[models.Model], objects: Sequence[models.Model], fields: list[str]) -> None:
+    """`bulk_update(objects, fields)` as one UPDATE from one document, each object's row
+    found by its primary key. bulk_update writes a CASE per field with a WHEN per object,
+    which Django compiles on every call (1.5 ms of CPU for one or two stock rows)."""
+    if not objects:
+        return
+    pk = model._meta.pk
+    changed = [model._meta.get_field(name) for name in fields]
+    columns = {f.column: f.db_type(connection).split("(")[0] for f in (pk, *changed)}
+    given = ({f.column: getattr(o, f.attname) for f in (pk, *changed)} for o in objects)
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = given.{quote(f.column)}" for f in changed)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} AS t SET {assignments} "
+            f"FROM {recordset('given', columns)} "
+            f"WHERE t.{quote(pk.column)} = given.{quote(pk.column)}",
+            [document(given)],
+        )

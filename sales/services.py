@@ -70,7 +70,7 @@ def sales_apply(facts: list[Placed | Cancelled]) -> None:
         counted.append((record.order_id, _apply(record, by_order[record.order_id])))
         if (record.day, record.cancelled) != before:
             changed.append(record)
-    SaleRecord.objects.bulk_update(changed, ["day", "lines", "cancelled"])
+    rows.update(SaleRecord, changed, ["day", "lines", "cancelled"])
     for order_id, (counts, late) in counted:
         if late:
             logger.info("sales: order %s was cancelled before it was placed here", order_id)

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import outbox
+from messaging import outbox, rows
 from messaging.contracts import ERASED
 from messaging.metadata import Cause, CauseRef
 
@@ -83,7 +83,7 @@ def stock_reserve(
 
     for sku, quantity in wanted.items():
         stock[sku].reserved += quantity
-    Stock.objects.bulk_update(stock.values(), ["reserved"])
+    rows.update(Stock, list(stock.values()), ["reserved"])
     reservation = Reservation.objects.create(order_id=order_id)
     ReservationLine.objects.bulk_create(
         ReservationLine(reservation=reservation, sku=sku, quantity=qty)
@@ -124,7 +124,7 @@ def stock_release(*, order_id: uuid.UUID, caused_by: Cause) -> Reservation | Non
     stock = _locked_stock([line.sku for line in lines])
     for line in lines:
         stock[line.sku].reserved -= line.quantity
-    Stock.objects.bulk_update(stock.values(), ["reserved"])
+    rows.update(Stock, list(stock.values()), ["reserved"])
     reservation.status = Reservation.Status.RELEASED
     reservation.save(update_fields=["status", "updated_at"])
     outbox.send(
@@ -185,7 +185,7 @@ def dispatch_ship(*, order_id: uuid.UUID) -> Reservation | None:
     for line in lines:
         stock[line.sku].reserved -= line.quantity
         stock[line.sku].on_hand -= line.quantity
-    Stock.objects.bulk_update(stock.values(), ["reserved", "on_hand"])
+    rows.update(Stock, list(stock.values()), ["reserved", "on_hand"])
     reservation.status = Reservation.Status.DISPATCHED
     reservation.carrier = CARRIER
     reservation.tracking_number = f"PP{uuid.uuid4().int % 10**10:010d}"

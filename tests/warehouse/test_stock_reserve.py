@@ -48,3 +48,25 @@ def test_an_unknown_sku_is_short():
     stock_reserve(order_id=uuid.uuid4(), lines=[("GHOST-1", 1)], caused_by=cause())
 
     assert OutboxMessage.objects.get().payload["shortages"][0]["available"] == 0
+
+
+def test_an_orders_stock_rows_are_updated_in_one_statement_without_a_case_per_row():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    product("MUG-001", stock=5)
+    product("KTL-002", stock=4)
+    product("BAG-012", stock=3)
+
+    with CaptureQueriesContext(connection) as queries:
+        stock_reserve(
+            order_id=uuid.uuid4(), lines=[("MUG-001", 2), ("KTL-002", 1)], caused_by=cause()
+        )
+
+    updates = [q["sql"] for q in queries.captured_queries if 'UPDATE "warehouse_stock"' in q["sql"]]
+    assert len(updates) == 1 and "CASE" not in updates[0]
+    assert dict(Stock.objects.values_list("sku", "reserved")) == {
+        "BAG-012": 0,
+        "KTL-002": 1,
+        "MUG-001": 2,
+    }
