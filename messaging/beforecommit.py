@@ -10,8 +10,9 @@ Why only there: an optimistic batch keeps all of its records or none (a failure 
 whole try, and the batch is handled again, each record in a savepoint of its own). A write
 asked for inside a savepoint could be rolled back alone with it, so it is never held
 back past one: a record handled in its own savepoint, or any savepoint opened since the
-batch began, writes at once. A `write` that fails at the end undoes the try
-(`WriteFailed`), and the record that caused it then fails alone, in its savepoint.
+batch began, writes at once, unless that would put it ahead of items gathered for the
+same write (`Overtaking`: the try is undone). A `write` that fails at the end undoes the
+try (`WriteFailed`), and the record that caused it then fails alone, in its savepoint.
 
 The sibling of messaging.oncommit, which gathers what starts after the commit.
 """
@@ -27,6 +28,13 @@ Write = Callable[[list], None]
 
 class WriteFailed(Exception):
     """A gathered write failed at the end of the batch: nothing of the try can be kept."""
+
+
+class Overtaking(Exception):
+    """A write asked for inside a savepoint, written at once, would go ahead of items of
+    the same write gathered before it (the outbox publishes in the order written). Raised
+    in the handler that asked, it undoes the optimistic try; handled again record by
+    record, everything is written at once, in the order asked."""
 
 
 class _Gathered:
@@ -63,10 +71,14 @@ def together(write: Write, items: Iterable) -> None:
     if not items:
         return
     gathered = _gathering.get()
-    if gathered is None or _savepoints() != gathered.depth:
+    if gathered is None:
         write(items)
-    else:
+    elif _savepoints() == gathered.depth:
         gathered.items.setdefault(write, []).extend(items)
+    elif write in gathered.items:
+        raise Overtaking(f"{write.__qualname__} in a savepoint, after items gathered for it")
+    else:
+        write(items)
 
 
 def _savepoints() -> int:

@@ -3,9 +3,11 @@ real PostgreSQL: one call for the batch, nothing of a record that rolled back.""
 
 import dataclasses
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from messaging import beforecommit, handling, parking, registry
 from messaging.inbox import Outcome
@@ -95,8 +97,36 @@ def test_outside_a_batch_or_inside_a_savepoint_of_one_a_write_happens_at_once():
     assert WRITES == [(["alone"], 0)]
 
     with transaction.atomic(), beforecommit.gathering():
-        beforecommit.together(write, ["gathered"])
         with transaction.atomic():
             beforecommit.together(write, ["in a savepoint"])
+        beforecommit.together(write, ["gathered"])
         assert [w for w, _ in WRITES] == [["alone"], ["in a savepoint"]]
     assert [w for w, _ in WRITES] == [["alone"], ["in a savepoint"], ["gathered"]]
+
+
+def test_a_write_in_a_savepoint_never_goes_ahead_of_what_was_gathered_before_it():
+    with transaction.atomic(), beforecommit.gathering():
+        beforecommit.together(write, ["gathered"])
+        with pytest.raises(beforecommit.Overtaking), transaction.atomic():
+            beforecommit.together(write, ["in a savepoint"])
+    assert [w for w, _ in WRITES] == [["gathered"]]
+
+
+def test_a_batch_whose_parked_key_record_writes_after_a_gathered_one_keeps_their_order():
+    """A record of a key with parked records, none ahead of it, is handled in a savepoint
+    of its own (messaging.handling): its write would overtake what its neighbours gathered
+    before it, so the batch is handled again record by record, each written in order."""
+    ids, records = orders(3)
+    ParkedRecord.objects.create(
+        group="test-gathered",
+        key=str(ids[1]),
+        topic="orders",
+        partition=1,  # another partition, and written after this record: not ahead of it
+        offset=99,
+        written_at=timezone.now() + timedelta(days=1),
+    )
+
+    outcomes = handling.handle_batch(group(), records)
+
+    assert outcomes == [Outcome.HANDLED] * 3
+    assert [order_ids for order_ids, _ in WRITES] == [[ids[0]], [ids[1]], [ids[2]]]
