@@ -46,18 +46,6 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-# An inbox row's columns, with their types in PostgreSQL, for `Seen.write`.
-_COLUMNS = {
-    "group": "varchar",
-    "message_id": "uuid",
-    "type": "varchar",
-    "correlation_id": "uuid",
-    "started_at": "timestamptz",
-    "handled_at": "timestamptz",
-    "duplicates": "integer",
-}
-
-
 class Seen:
     """What a batch knows before its records are handled, read in one query for all of
     them: which of its keys have records parked for the group (`parked`), which messages
@@ -112,16 +100,8 @@ class Seen:
         again record by record, that record is then a duplicate and has no effect."""
         if not self.entries:
             return
-        quote = connection.ops.quote_name
-        columns = ", ".join(map(quote, _COLUMNS))
-        given = [{c: getattr(entry, c) for c in _COLUMNS} for entry in self.entries.values()]
         try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {quote(InboxEntry._meta.db_table)} ({columns}) "
-                    f"SELECT {columns} FROM {rows.recordset('given', _COLUMNS)}",
-                    [rows.document(given)],
-                )
+            rows.insert(InboxEntry, list(self.entries.values()))
         except IntegrityError as exc:
             raise Undone("a message of the batch was handled meanwhile") from exc
 
