@@ -46,15 +46,6 @@ def key_of(record: RawRecord) -> str:
     return (record.key or b"").decode("utf-8", "replace")[:200]
 
 
-def parked_keys(group_name: str, keys: set[str]) -> set[str]:
-    """Which of `keys` have records parked for the group (one query per batch)."""
-    return set(
-        ParkedRecord.objects.filter(group=group_name, key__in=keys)
-        .values_list("key", flat=True)
-        .distinct()
-    )
-
-
 def queue(group_name: str, key: str):
     """The key's parked records in the order they are handled: as written, then as parked.
 

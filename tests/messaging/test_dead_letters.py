@@ -6,7 +6,7 @@ import pytest
 from kafka import TopicPartition
 
 from messaging import deadletter_headers, deadletters, handling, registry, retrying
-from messaging.inbox import Outcome, handle_record
+from messaging.inbox import Outcome, Seen, handle_record
 from messaging.kafka import end_offsets, reader
 from messaging.models import DeadLetter, InboxEntry, ParkedRecord
 from messaging.topics import create_topics
@@ -217,7 +217,7 @@ def test_a_cancellation_never_takes_effect_before_its_dead_lettered_placement(
 def consume(group, *records):
     from messaging import parking
 
-    parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
+    parked = Seen(group.name, keys={parking.key_of(r) for r in records}).parked
     return [handling.handle(group, r, parked) for r in records]
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from messaging import handling, parking, registry, retrying
+from messaging.inbox import Seen
 from messaging.metadata import Metadata
 from messaging.models import DeadLetter, ParkedRecord
 from messaging.wire import RawRecord, encode
@@ -37,7 +38,7 @@ def group(monkeypatch, settings):
 
 
 def consume(group, *records):
-    parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
+    parked = Seen(group.name, keys={parking.key_of(r) for r in records}).parked
     return [handling.handle(group, r, parked) for r in records]
 
 

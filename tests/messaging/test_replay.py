@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from messaging import handling, parking, registry, replay, retrying
-from messaging.inbox import Outcome
+from messaging.inbox import Outcome, Seen
 from messaging.models import ParkedRecord
 from messaging.registry import FENCE_KEY
 from sales.models import SaleRecord
@@ -45,7 +45,7 @@ def test_each_kind_of_replay_keeps_checkpoints_of_its_own():
 
 
 def consume(group, *records):
-    parked = parking.parked_keys(group.name, {parking.key_of(r) for r in records})
+    parked = Seen(group.name, keys={parking.key_of(r) for r in records}).parked
     return [handling.handle(group, r, parked) for r in records]
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from messaging import handling, parking, registry, retrying
-from messaging.inbox import Outcome
+from messaging.inbox import Outcome, Seen
 from messaging.models import DeadLetter, HandlingFailure, InboxEntry, OutboxMessage, ParkedRecord
 from notifications.models import Notification
 from shop.contracts import OrderCancelled, OrderRejected
@@ -44,7 +44,7 @@ def flaky(monkeypatch, settings):
 def consume(group, *records):
     """What the consumer loop does with one batch."""
     keys = {parking.key_of(r) for r in records}
-    parked = parking.parked_keys(group.name, keys)
+    parked = Seen(group.name, keys=keys).parked
     return [handling.handle(group, r, parked) for r in records]
 
 
