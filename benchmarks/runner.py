@@ -71,8 +71,8 @@ def run(sizes: Sizes, only: set[str] | None = None) -> dict:
 
     started, begin = timestamp(), time.perf_counter()
     base = Path(tempfile.mkdtemp(prefix="shop-bench-"))
-    stop_servers = start_servers(base / "servers")
-    stack = Stack(log_dir=base / "logs")
+    servers = start_servers(base / "servers")
+    stack = Stack(log_dir=base / "logs", servers=servers)
     try:
         import django
 
@@ -85,7 +85,7 @@ def run(sizes: Sizes, only: set[str] | None = None) -> dict:
         raise
     finally:
         stack.stop()
-        stop_servers()
+        servers.stop()
     shutil.rmtree(base, ignore_errors=True)
     from .report import results
 

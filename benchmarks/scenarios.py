@@ -31,9 +31,10 @@ def measure(
     rows: list[Row] = []
     extra: dict = {"servers": _server_versions(), "completeness": {}}
     if only == {"7"}:
-        return _chained(stack, products, sizes, bar, extra), extra
+        _chained(stack, sizes, bar, extra)
+        return chained.rows(extra), extra
     if only == {"8"}:
-        return _telemetry(stack, products, sizes, bar, extra), extra
+        return _telemetry(stack, sizes, bar, extra), extra
     if only is not None:
         if only != {"6"}:
             raise ValueError(f"only scenario 6, 7 or 8 runs alone, not {sorted(only)}")
@@ -98,13 +99,10 @@ def measure(
         "pipeline": _completeness(one),
         "paced": _completeness(paced) | {"orders_per_second": round(rate, 2)},
     }
-    chained.ours(stack, products, sizes, bar, extra)  # 7, ours: while its workers run
-    # 8: traces and metrics off and on, in turns, every process restarted for each.
-    telemetry_rows = _telemetry(stack, products, sizes, bar, extra)
+    # Scenarios 3 and 4 run their own relay and replay, with the shop's stopped.
     stack.stop_workers()
     stack.stop("relay")
     pipeline.wait_for_consumers(0)
-    chained.chain(stack, products, sizes, bar, extra)  # 7, the chain: with ours stopped
 
     whole = monoliths["whole"]
     rows.append(
@@ -238,8 +236,15 @@ def measure(
         )
     )
 
-    # 5. Scale: the pipeline again with more workers per consumer group.
+    # 7: ours beside the chain; 8: traces and metrics off and on, in turns. Each side, and
+    # each turn, from a clean slate.
+    _chained(stack, sizes, bar, extra)
+    telemetry_rows = _telemetry(stack, sizes, bar, extra)
+
+    # 5. Scale: the pipeline again with more workers per consumer group, from a clean slate
+    # as scenario 2 began.
     workers = sizes.scale_workers
+    products = setup.fresh(stack, partitions=sizes.partitions)
     stack.start_relay()
     stack.start_workers(per_group=workers)
     pipeline.warm_up(stack, products, members=workers, clients=sizes.clients)
@@ -269,23 +274,23 @@ def measure(
     return rows, extra
 
 
-def _chained(stack, products, sizes, bar, extra: dict) -> list[Row]:
-    """Scenario 7 alone: ours with one worker per group, then the chain."""
+def _chained(stack, sizes, bar, extra: dict) -> None:
+    """Scenario 7: ours with one worker per group, then the chain, each from a clean slate
+    (its figures into `extra`, for `chained.rows`)."""
+    products = setup.fresh(stack, partitions=sizes.partitions)
     stack.start_relay()
     stack.start_workers(per_group=1)
     pipeline.warm_up(stack, products, members=1, clients=sizes.clients)
     chained.ours(stack, products, sizes, bar, extra)
-    stack.stop_workers()
-    stack.stop("relay")
-    pipeline.wait_for_consumers(0)
+    products = setup.fresh(stack, partitions=sizes.partitions)
     chained.chain(stack, products, sizes, bar, extra)
-    return chained.rows(extra)
 
 
-def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
+def _telemetry(stack, sizes, bar, extra: dict) -> list[Row]:
     """Orders with telemetry off and on, in turns (off, on, on, off, repeated: each mode as
-    late on average, while the tables grow), every process restarted and warmed up before each
-    turn, so that neither mode runs on warmer processes or fuller tables than the other.
+    late on average), each turn from a clean slate (an empty broker and empty tables) with
+    every process started afresh and warmed up, so that neither mode runs on warmer
+    processes, fuller tables or a fuller broker than the other.
 
     Each turn places its orders as fast as the window lets (orders/s, CPU, the BUY at
     saturation on the turn's web server), then `telemetry_paced_orders` at half the first
@@ -308,9 +313,7 @@ def _telemetry(stack, products, sizes, bar, extra: dict) -> list[Row]:
     with telemetry.collector() as collector:
         for turn in range(sizes.telemetry_turns):
             label = ("off", "on", "on", "off")[turn % 4]
-            stack.stop_workers()
-            stack.stop(*[n for n in ("relay", "web", "web-twin") if n in stack.processes])
-            pipeline.wait_for_consumers(0)
+            products = setup.fresh(stack, partitions=sizes.partitions, web=False)
             twin = stack.start_web(name="web-twin")  # before telemetry_on: always off
             with telemetry.telemetry_on(stack, collector) if label == "on" else nullcontext():
                 stack.start_web()

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from .stack import Stack, start_servers
 
     base = Path(tempfile.mkdtemp(prefix="shop-soak-"))
-    stop_servers = start_servers(base / "servers")
+    servers = start_servers(base / "servers")
     # Before django.setup(): settings read them, and the stack's processes inherit them.
     os.environ.update(
         {
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             "PURGE_INTERVAL": f"{int(args.interval) or 1}s",
         }
     )
-    stack = Stack(log_dir=base / "logs")
+    stack = Stack(log_dir=base / "logs", servers=servers)
     try:
         import django
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         stack.stop()
-        stop_servers()
+        servers.stop()
     shutil.rmtree(base, ignore_errors=True)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "soak.json").write_text(json.dumps(data, indent=2, default=str) + "\n")

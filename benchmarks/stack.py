@@ -19,16 +19,37 @@ from pathlib import Path
 
 from devstack.processes import Service, accepts_connections, free_ports, spawn, wait_until
 from devstack.procfile import process_types
-from devstack.servers import HOST, start_for_tests
+from devstack.servers import HOST, start_for_tests, start_kafka
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_servers(base_dir: Path) -> Callable[[], None]:
-    """Start PostgreSQL, Redis and Tansu; point this process and its children at them.
+@dataclass
+class Servers:
+    """The run's PostgreSQL, Redis and Tansu."""
 
-    Returns the function that stops them.
-    """
+    data_dir: Path
+    broker: Service
+    _stop: Callable[[], None]
+
+    def restart_broker(self) -> None:
+        """Tansu again, empty, on the same port.
+
+        Its memory storage costs more per record the more records it holds (docs/
+        benchmarks.md, "Conditions"), and it has no retention or DeleteRecords to trim
+        them: a scenario measured after others would pay for what they left behind.
+        """
+        self.broker.stop()
+        port = int(self.broker.url.rpartition(":")[2])
+        self.broker = start_kafka(self.data_dir, port)
+
+    def stop(self) -> None:
+        self._stop()
+        self.broker.stop()  # a restarted one; the first is stopped already
+
+
+def start_servers(base_dir: Path) -> Servers:
+    """Start PostgreSQL, Redis and Tansu; point this process and its children at them."""
     urls, stop = start_for_tests(base_dir)
     for name in [k for k in os.environ if k.startswith("DJANGO_")] + ["SHOP_DEMO"]:
         os.environ.pop(name, None)
@@ -49,7 +70,8 @@ def start_servers(base_dir: Path) -> Callable[[], None]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    return stop
+    [broker] = [s for s in urls.services if s.name == "kafka"]
+    return Servers(base_dir.resolve(), broker, stop)
 
 
 @dataclass
@@ -57,6 +79,7 @@ class Stack:
     """The application processes of one benchmark run, by name."""
 
     log_dir: Path
+    servers: Servers | None = None
     # Each web server's port, by process name; "web" is the one every scenario's BUYs go to.
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, Service] = field(default_factory=dict)
