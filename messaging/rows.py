@@ -34,9 +34,7 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     concrete column but the primary key, which the table numbers (the objects' `pk` is not
     set). JSON columns travel as the JSON they hold, not as text."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    # A column's type without its size (varchar, not varchar(200)), as bulk_create's own
-    # arrays are cast.
-    columns = {f.column: f.db_type(connection).split("(")[0] for f in fields}
+    columns = _typed(fields)
     given = ({f.column: f.pre_save(o, add=True) for f in fields} for o in objects)
     quote = connection.ops.quote_name
     names = ", ".join(map(quote, columns))
@@ -56,7 +54,7 @@ def update(model: type[models.Model], objects: Sequence[models.Model], fields: l
         return
     pk = model._meta.pk
     changed = [model._meta.get_field(name) for name in fields]
-    columns = {f.column: f.db_type(connection).split("(")[0] for f in (pk, *changed)}
+    columns = _typed((pk, *changed))
     given = ({f.column: getattr(o, f.attname) for f in (pk, *changed)} for o in objects)
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = given.{quote(f.column)}" for f in changed)
@@ -67,3 +65,9 @@ def update(model: type[models.Model], objects: Sequence[models.Model], fields: l
             f"WHERE t.{quote(pk.column)} = given.{quote(pk.column)}",
             [document(given)],
         )
+
+
+def _typed(fields: Iterable[models.Field]) -> dict[str, str]:
+    """Each field's column and its type without its size (varchar, not varchar(200)), as
+    bulk_create's own arrays are cast: what `recordset` names and types."""
+    return {f.column: f.db_type(connection).split("(")[0] for f in fields}
